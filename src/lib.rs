@@ -1,0 +1,1 @@
+//! keyless: short-lived AWS credentials from IAM Identity Center.

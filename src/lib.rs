@@ -1,1 +1,4 @@
-//! keyless: short-lived AWS credentials from IAM Identity Center.
+//! keyless: short-lived AWS credentials from IAM Identity Center, cached in
+//! the OS keyring, instead of long-lived access keys.
+
+pub mod secret;

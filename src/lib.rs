@@ -1,4 +1,72 @@
 //! keyless: short-lived AWS credentials from IAM Identity Center, cached in
 //! the OS keyring, instead of long-lived access keys.
 
+pub mod cli;
+pub mod commands;
 pub mod secret;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// The one exit path: parse, dispatch, print the error chain once, map it
+/// to an exit code (0 success, 1 failure, 2 usage).
+pub fn run() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_logging(cli.verbose);
+    match commands::dispatch(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "keyless: {}", error_chain(&err));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `outer: cause: root cause`, skipping causes already contained in the
+/// message before them.
+pub fn error_chain(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("KEYLESS_LOG") {
+        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
+        _ => EnvFilter::new(match verbose {
+            0 => "warn",
+            1 => "keyless=info",
+            2 => "keyless=debug",
+            _ => "keyless=trace,aws=debug",
+        }),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

@@ -60,7 +60,7 @@ fn init_logging(verbose: u8) {
             0 => "warn",
             1 => "keyless=info",
             2 => "keyless=debug",
-            _ => "keyless=trace,aws=debug",
+            _ => "keyless=trace",
         }),
     };
     let _ = tracing_subscriber::fmt()

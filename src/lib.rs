@@ -3,6 +3,8 @@
 
 pub mod cli;
 pub mod commands;
+pub mod credentials;
+pub mod identity_center;
 pub mod secret;
 
 use std::io::Write;

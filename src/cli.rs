@@ -1,6 +1,6 @@
 //! Command-line types only: parsing, no behaviour.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,4 +20,56 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Sign in to an sso-session with the device-authorization flow.
+    Login(LoginArgs),
+    /// Print temporary role credentials for the AWS `credential_process` setting.
+    CredentialProcess(CredentialProcessArgs),
+    /// Sign out: end the portal session and delete its token and credentials.
+    Logout(LogoutArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The sso-session to sign in to (an [sso-session NAME] section).
+    #[arg(long, conflicts_with = "profile")]
+    pub sso_session: Option<String>,
+    /// Sign in to the sso-session this profile uses (default: AWS_PROFILE, else "default").
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Do not open a browser; print the URL and code only.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    /// The profile to get credentials for (default: AWS_PROFILE, else "default").
+    #[arg(long, conflicts_with_all = ["sso_session", "account_id", "role_name"])]
+    pub profile: Option<String>,
+    /// With --account-id and --role-name: the sso-session to use, without a profile.
+    #[arg(long, requires_all = ["account_id", "role_name"])]
+    pub sso_session: Option<String>,
+    /// The AWS account ID (12 digits).
+    #[arg(long, requires_all = ["sso_session", "role_name"])]
+    pub account_id: Option<String>,
+    /// The permission set (role) name.
+    #[arg(long, requires_all = ["sso_session", "account_id"])]
+    pub role_name: Option<String>,
+    /// Sign in through the browser when needed, instead of failing.
+    #[arg(long)]
+    pub auto_login: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The sso-session to sign out of.
+    #[arg(long, conflicts_with_all = ["profile", "all"])]
+    pub sso_session: Option<String>,
+    /// Sign out of the sso-session this profile uses.
+    #[arg(long, conflicts_with = "all")]
+    pub profile: Option<String>,
+    /// Sign out of every sso-session keyless knows.
+    #[arg(long)]
+    pub all: bool,
+}

@@ -1,11 +1,13 @@
 //! keyless: short-lived AWS credentials from IAM Identity Center, cached in
 //! the OS keyring, instead of long-lived access keys.
 
+pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod credentials;
 pub mod identity_center;
 pub mod secret;
+pub mod terminal;
 
 use std::io::Write;
 use std::process::ExitCode;

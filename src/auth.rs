@@ -256,10 +256,11 @@ impl Auth<'_> {
     }
 }
 
-/// Deletes the token and every role item of `session` from the keyring,
-/// and the session from the state file.
+/// Deletes the token, the client registration and every role item of
+/// `session` from the keyring, and the session from the state file.
 pub fn forget_session(store: &dyn SecretStore, state: Option<&StateFile>, session: &str) -> Result<(), AuthError> {
     store::delete_token(store, session)?;
+    store::delete_registration(store, session)?;
     if let Some(state) = state {
         for (account, role) in state.roles_of(session) {
             store::delete_role(store, session, &account, &role)?;

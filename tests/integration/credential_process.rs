@@ -1,0 +1,235 @@
+//! `keyless credential-process`: output contract, caching, concurrency,
+//! faults and the refusal of anything that is not temporary.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::harness::{KEYLESS, Run};
+use crate::world;
+
+#[test]
+fn output_is_one_json_object_with_temporary_credentials() {
+    let w = world!();
+    w.login();
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.success();
+    let v = run.process_json();
+    assert_eq!(v["Version"], json!(1));
+    let id = v["AccessKeyId"].as_str().unwrap();
+    assert!(id.starts_with("ASIA") && id.len() == 20, "{id}");
+    assert_eq!(v["SecretAccessKey"].as_str().unwrap().len(), 40);
+    assert!(v["SessionToken"].as_str().unwrap().len() > 100);
+    let exp = v["Expiration"].as_str().unwrap();
+    assert!(exp.ends_with('Z') && exp.len() == 20, "{exp}");
+    assert!(run.stderr().is_empty(), "nothing on stderr without -v: {}", run.stderr());
+}
+
+#[test]
+fn explicit_form_needs_no_profile() {
+    let w = world!();
+    w.login();
+    let run = w.run(&[
+        "credential-process",
+        "--sso-session",
+        "corp",
+        "--account-id",
+        "444455556666",
+        "--role-name",
+        "ReadOnly",
+    ]);
+    run.success();
+    assert_eq!(run.process_json()["AccountId"], "444455556666");
+}
+
+#[test]
+fn accepted_by_the_rust_sdk_credential_process_provider() {
+    use aws_credential_types::provider::ProvideCredentials;
+    let w = world!();
+    w.login();
+    let mut command = String::new();
+    for (k, v) in [
+        ("HOME", w.home.path().display().to_string()),
+        ("AWS_CONFIG_FILE", w.config_path().display().to_string()),
+        ("AWS_SHARED_CREDENTIALS_FILE", w.credentials_path().display().to_string()),
+        ("XDG_STATE_HOME", w.home.path().join(".local/state").display().to_string()),
+        ("DBUS_SESSION_BUS_ADDRESS", w.keyring().bus_address.clone()),
+        ("AWS_ENDPOINT_URL_SSO", w.emulator().url.clone()),
+        ("AWS_ENDPOINT_URL_SSO_OIDC", w.emulator().url.clone()),
+    ] {
+        command.push_str(&format!("{k}='{v}' "));
+    }
+    command.push_str(&format!("'{KEYLESS}' credential-process --profile dev"));
+    let provider = aws_config::credential_process::CredentialProcessProvider::new(command);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let creds = rt.block_on(provider.provide_credentials()).expect("the SDK accepts the output");
+    assert!(creds.access_key_id().starts_with("ASIA"));
+    assert!(creds.session_token().is_some_and(|t| t.len() > 100));
+    let expiry = creds.expiry().expect("an expiry");
+    let left = expiry.duration_since(std::time::SystemTime::now()).unwrap();
+    assert!(left > Duration::from_secs(50 * 60), "{left:?}");
+}
+
+fn spawn_many(w: &crate::harness::World, n: usize) -> Vec<Run> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            w.command(&["credential-process", "--profile", "dev"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| Run::wait(c, &["credential-process", "--profile", "dev"], Duration::from_secs(120)))
+        .collect()
+}
+
+#[test]
+fn thirty_concurrent_calls_fetch_once() {
+    let w = world!();
+    w.login();
+    let runs = spawn_many(&w, 30);
+    let mut ids = std::collections::BTreeSet::new();
+    for run in &runs {
+        run.success();
+        ids.insert(run.process_json()["AccessKeyId"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "all 30 print the same credentials");
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn thirty_concurrent_calls_refresh_the_token_once() {
+    let w = world!();
+    // a token that is already inside the five-minute refresh window
+    w.emulator().control("/_keyless/config", json!({"accessTokenTtlSecs": 200}));
+    w.login();
+    w.emulator().control("/_keyless/config", json!({"accessTokenTtlSecs": 28800}));
+    let before = w.emulator().count("CreateToken");
+    let runs = spawn_many(&w, 30);
+    for run in &runs {
+        run.success();
+        run.process_json();
+    }
+    assert_eq!(w.emulator().count("CreateToken") - before, 1, "one refresh");
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 1);
+}
+
+#[test]
+fn portal_401_refreshes_once_and_retries_once() {
+    let w = world!();
+    w.login();
+    w.emulator().control(
+        "/_keyless/faults",
+        json!({"operation": "GetRoleCredentials", "kind": "unauthorized", "count": 1}),
+    );
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.success();
+    run.process_json();
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 2);
+    assert_eq!(w.emulator().count("CreateToken"), 2, "login + one refresh");
+}
+
+#[test]
+fn invalid_grant_on_refresh_asks_for_login() {
+    let w = world!();
+    w.emulator().control("/_keyless/config", json!({"accessTokenTtlSecs": 60}));
+    w.login();
+    w.emulator().control(
+        "/_keyless/faults",
+        json!({"operation": "CreateToken", "kind": "error", "error": "InvalidGrantException", "grantType": "refresh_token"}),
+    );
+    // the access token has a minute left but the portal refuses it
+    w.emulator().control(
+        "/_keyless/faults",
+        json!({"operation": "GetRoleCredentials", "kind": "unauthorized", "count": 1}),
+    );
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.failure(1);
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    assert!(
+        run.stderr().contains("Run: keyless login --sso-session corp"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn server_errors_and_throttling_are_retried() {
+    let w = world!();
+    w.login();
+    w.emulator().control(
+        "/_keyless/faults",
+        json!([
+            {"operation": "GetRoleCredentials", "kind": "internal", "count": 1},
+            {"operation": "GetRoleCredentials", "kind": "throttle", "count": 1}
+        ]),
+    );
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.success();
+    run.process_json();
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 3);
+}
+
+#[test]
+fn not_signed_in_names_the_login_command() {
+    let w = world!();
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.failure(1);
+    assert!(run.stdout().is_empty());
+    assert_eq!(
+        run.stderr().trim(),
+        "keyless: not signed in to sso-session 'corp' (or the session expired). Run: keyless login --sso-session corp"
+    );
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 0);
+}
+
+#[test]
+fn auto_login_signs_in_and_prints_credentials() {
+    let w = world!();
+    let run = w.run(&["credential-process", "--profile", "dev", "--auto-login"]);
+    run.success();
+    run.process_json();
+    assert_eq!(w.emulator().count("StartDeviceAuthorization"), 1);
+}
+
+#[test]
+fn static_key_profiles_are_refused() {
+    let w = world!();
+    w.write_credentials("[legacy]\naws_access_key_id = AKIAY34FZKBOKMUTVV7A\naws_secret_access_key = SENTINELsecretSENTINELsecretSENTINELsecre\n");
+    let run = w.run(&["credential-process", "--profile", "legacy"]);
+    run.failure(1);
+    assert!(run.stdout().is_empty(), "{}", run.stdout());
+    let err = run.stderr();
+    assert!(err.contains("legacy") && err.contains("keyless retire --profile legacy"), "{err}");
+    assert!(!err.contains("SENTINEL"), "{err}");
+}
+
+#[test]
+fn long_lived_or_tokenless_credentials_from_the_server_are_refused() {
+    for patch in [json!({"accessKeyPrefix": "AKIA"}), json!({"omitSessionToken": true})] {
+        let w = world!();
+        w.login();
+        w.emulator().control("/_keyless/config", patch.clone());
+        let run = w.run(&["credential-process", "--profile", "dev"]);
+        run.failure(1);
+        assert!(run.stdout().is_empty(), "{patch}: {}", run.stdout());
+        assert!(run.stderr().contains("refusing"), "{patch}: {}", run.stderr());
+        // nothing was cached: a later call asks again
+        w.run(&["credential-process", "--profile", "dev"]).failure(1);
+        assert_eq!(w.emulator().count("GetRoleCredentials"), 2, "{patch}");
+    }
+}
+
+#[test]
+fn unreachable_identity_center_is_a_clear_error() {
+    let mut w = world!();
+    w.login();
+    w.extra_env.push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.failure(1);
+    assert!(run.stdout().is_empty());
+    assert!(run.stderr().contains("could not reach IAM Identity Center"), "{}", run.stderr());
+}

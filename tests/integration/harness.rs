@@ -1,0 +1,546 @@
+//! The test harness: a private D-Bus session with a real gnome-keyring
+//! Secret Service, a temporary HOME with AWS files, the Identity Center
+//! emulator (`keyless dev-server`) as a child process, and a runner for the
+//! real `keyless` binary. Every process started here is killed by PID when
+//! its owner is dropped.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const KEYLESS: &str = env!("CARGO_BIN_EXE_keyless");
+
+/// Set to 1 to skip (loudly) the tests that need a Secret Service.
+/// CI never sets it.
+pub const SKIP_VAR: &str = "KEYLESS_SKIP_SECRET_SERVICE_TESTS";
+
+const PACKAGES: &str = "dbus gnome-keyring libsecret-tools";
+
+/// A private session bus with gnome-keyring's Secret Service on it.
+pub struct SecretService {
+    pub bus_address: String,
+    children: Vec<Child>,
+    _dir: tempfile::TempDir,
+}
+
+fn have(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+impl SecretService {
+    /// Starts the bus and the keyring, or returns `None` (after saying so
+    /// loudly) when the programs are missing and the skip variable is set.
+    pub fn start() -> Option<SecretService> {
+        let missing: Vec<_> = ["dbus-daemon", "gnome-keyring-daemon", "secret-tool"]
+            .into_iter()
+            .filter(|p| !have(p))
+            .collect();
+        if !missing.is_empty() {
+            if std::env::var(SKIP_VAR).as_deref() == Ok("1") {
+                eprintln!(
+                    "\n!!! SKIPPED: {missing:?} not installed and {SKIP_VAR}=1; this test did NOT run. \
+                     Install the Debian packages: {PACKAGES}\n"
+                );
+                return None;
+            }
+            panic!(
+                "{missing:?} not found: the Secret Service tests need a real gnome-keyring. \
+                 Install the Debian packages: apt-get install {PACKAGES} \
+                 (or set {SKIP_VAR}=1 to skip these tests, loudly)"
+            );
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let runtime = dir.path().join("run");
+        std::fs::create_dir(&runtime).unwrap();
+        set_mode(&runtime, 0o700);
+
+        // A bus of our own with no service activation, so nothing but the
+        // keyring started below can answer for org.freedesktop.secrets.
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \
+                 \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
+                 <busconfig><type>session</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>\
+                 <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
+                 <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
+                dir.path().join("bus").display()
+            ),
+        )
+        .unwrap();
+        let mut dbus = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--nopidfile", "--print-address=1"])
+            .env("HOME", dir.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dbus-daemon");
+        let bus_address = read_first_line(dbus.stdout.take().unwrap(), Duration::from_secs(10))
+            .expect("dbus-daemon printed no address");
+        let mut service = SecretService { bus_address, children: vec![dbus], _dir: dir };
+
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", service._dir.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("DBUS_SESSION_BUS_ADDRESS", &service.bus_address)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start gnome-keyring-daemon");
+        {
+            let mut stdin = keyring.stdin.take().unwrap();
+            stdin.write_all(b"keyless-test-password").unwrap();
+        }
+        service.children.push(keyring);
+        service.wait_for_secrets();
+        Some(service)
+    }
+
+    fn wait_for_secrets(&self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            let out = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--dest=org.freedesktop.DBus",
+                    "--print-reply",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+                .stdin(Stdio::null())
+                .output();
+            if out.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true")) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("gnome-keyring-daemon did not appear on the private session bus within 15 s");
+    }
+
+    /// `secret-tool search --all service keyless`: the attributes of every
+    /// keyless item, one map per item.
+    pub fn items(&self) -> Vec<BTreeMap<String, String>> {
+        let out = Command::new("secret-tool")
+            .args(["search", "--all", "--unlock", "service", "keyless"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .stdin(Stdio::null())
+            .output()
+            .expect("secret-tool");
+        // One "[/path]" header per item, then "key = value" lines; the
+        // secret is printed without a newline, so an attribute may follow
+        // it on the same line.
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let mut items = Vec::new();
+        let mut current: Option<BTreeMap<String, String>> = None;
+        for line in text.lines() {
+            if line.starts_with("[/") {
+                items.extend(current.take());
+                current = Some(BTreeMap::new());
+            } else if let (Some(item), Some(i)) = (current.as_mut(), line.find("attribute.")) {
+                if let Some((k, v)) = line[i + "attribute.".len()..].split_once(" = ") {
+                    item.insert(k.trim().to_string(), v.trim().to_string());
+                }
+            }
+        }
+        items.extend(current);
+        items
+    }
+
+    /// The secret of one item looked up by attributes.
+    pub fn lookup(&self, attributes: &[(&str, &str)]) -> Option<String> {
+        let mut cmd = Command::new("secret-tool");
+        cmd.arg("lookup");
+        for (k, v) in attributes {
+            cmd.args([k, v]);
+        }
+        let out = cmd
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .stdin(Stdio::null())
+            .output()
+            .expect("secret-tool");
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+    }
+
+    /// Stores a secret under attributes (e.g. to plant a corrupt item).
+    pub fn store(&self, label: &str, attributes: &[(&str, &str)], secret: &str) {
+        let mut cmd = Command::new("secret-tool");
+        cmd.args(["store", "--label", label]);
+        for (k, v) in attributes {
+            cmd.args([k, v]);
+        }
+        let mut child = cmd
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("secret-tool");
+        child.stdin.take().unwrap().write_all(secret.as_bytes()).unwrap();
+        assert!(child.wait().unwrap().success(), "secret-tool store failed");
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        for child in self.children.iter_mut().rev() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn read_first_line(stdout: ChildStdout, timeout: Duration) -> Option<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    rx.recv_timeout(timeout).ok().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+}
+
+/// `keyless dev-server` as a child process on a free loopback port.
+pub struct Emulator {
+    pub url: String,
+    child: Child,
+}
+
+impl Emulator {
+    pub fn start(args: &[&str]) -> Emulator {
+        let mut child = Command::new(KEYLESS)
+            .args(["dev-server", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start keyless dev-server");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent {
+                    if let Some(i) = line.find("http://127.0.0.1:") {
+                        let url: String = line[i..].split_whitespace().next().unwrap_or("").to_string();
+                        let _ = tx.send(url);
+                        sent = true;
+                    }
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("dev-server did not print its URL");
+        Emulator { url: url.trim_end_matches('/').to_string(), child }
+    }
+
+    /// One HTTP/1.1 request to the emulator; returns status and body.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        http(&self.url, method, path, body)
+    }
+
+    /// The emulator's call counts per operation.
+    pub fn stats(&self) -> serde_json::Value {
+        let (status, body) = self.request("GET", "/_keyless/stats", None);
+        assert_eq!(status, 200, "stats: {body}");
+        serde_json::from_str(&body).expect("stats JSON")
+    }
+
+    /// How many calls the emulator answered for `operation` (e.g.
+    /// `GetRoleCredentials`, `CreateToken`).
+    pub fn count(&self, operation: &str) -> u64 {
+        let stats = self.stats();
+        stats["operations"][operation]["calls"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no count for {operation} in {stats}"))
+    }
+
+    pub fn control(&self, path: &str, body: serde_json::Value) {
+        let (status, text) = self.request("POST", path, Some(&body.to_string()));
+        assert!(status < 300, "{path}: {status} {text}");
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+    let host = base.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(host).expect("connect to emulator");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, body)
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        body = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A temporary HOME with AWS files, a Secret Service and an emulator.
+pub struct World {
+    pub home: tempfile::TempDir,
+    pub keyring: Option<SecretService>,
+    pub emulator: Option<Emulator>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+pub const START_URL: &str = "https://d-1234567890.awsapps.com/start";
+
+/// A config with one sso-session `corp` and a keyless profile `dev`.
+pub fn standard_config() -> String {
+    format!(
+        "[sso-session corp]\nsso_start_url = {START_URL}\nsso_region = us-east-1\n\
+         sso_registration_scopes = sso:account:access\n\n\
+         [profile dev]\ncredential_process = keyless credential-process --profile dev\n\
+         keyless_sso_session = corp\nkeyless_account_id = 111122223333\nkeyless_role_name = Developer\n"
+    )
+}
+
+impl World {
+    /// A world without a keyring or emulator (for commands that need neither).
+    pub fn bare() -> World {
+        let home = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        World { home, keyring: None, emulator: None, extra_env: vec![] }
+    }
+
+    /// A world with a keyring and an emulator started with `emulator_args`;
+    /// `None` only when Secret Service tests are explicitly skipped.
+    pub fn new(emulator_args: &[&str]) -> Option<World> {
+        let keyring = SecretService::start()?;
+        let mut world = World::bare();
+        world.keyring = Some(keyring);
+        world.emulator = Some(Emulator::start(emulator_args));
+        world.write_config(&standard_config());
+        // Approve device codes at the first poll unless a test says otherwise.
+        world.emulator().control(
+            "/_keyless/config",
+            serde_json::json!({"approval": {"mode": "auto", "afterPolls": 0}}),
+        );
+        Some(world)
+    }
+
+    pub fn emulator(&self) -> &Emulator {
+        self.emulator.as_ref().expect("emulator")
+    }
+
+    pub fn keyring(&self) -> &SecretService {
+        self.keyring.as_ref().expect("keyring")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.home.path().join(".aws/config")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.home.path().join(".aws/credentials")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn write_credentials(&self, text: &str) {
+        std::fs::write(self.credentials_path(), text).unwrap();
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(KEYLESS);
+        cmd.args(args);
+        for (k, _) in std::env::vars_os() {
+            let k = k.to_string_lossy().to_string();
+            if k.starts_with("AWS_") || k.starts_with("KEYLESS_") || k.starts_with("XDG_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("HOME", self.home.path())
+            .env("AWS_CONFIG_FILE", self.config_path())
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_path())
+            .env("XDG_STATE_HOME", self.home.path().join(".local/state"))
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+            .env_remove("BROWSER")
+            .env("NO_COLOR", "1");
+        match &self.keyring {
+            Some(k) => cmd.env("DBUS_SESSION_BUS_ADDRESS", &k.bus_address),
+            None => cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/keyless-test-bus"),
+        };
+        if let Some(e) = &self.emulator {
+            cmd.env("AWS_ENDPOINT_URL_SSO", &e.url).env("AWS_ENDPOINT_URL_SSO_OIDC", &e.url);
+        }
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs keyless to completion (bounded: a hung process fails the test).
+    pub fn run(&self, args: &[&str]) -> Run {
+        let child = self
+            .command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run keyless");
+        Run::wait(child, args, Duration::from_secs(120))
+    }
+
+    /// Signs in to `corp` (the emulator approves at once by default).
+    pub fn login(&self) {
+        self.run(&["login", "--sso-session", "corp", "--no-browser"]).success();
+    }
+
+    /// Every file under HOME except the keyring's own, with its bytes.
+    pub fn files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![self.home.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.push((path, bytes));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A finished `keyless` process.
+pub struct Run {
+    pub args: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn wait(mut child: Child, args: &[&str], timeout: Duration) -> Run {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let output = child.wait_with_output().unwrap();
+                panic!(
+                    "keyless {args:?} hung for more than {timeout:?}; stderr: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let output = child.wait_with_output().unwrap();
+        Run { args: args.join(" "), output }
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).to_string()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).to_string()
+    }
+
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Run {
+        assert_eq!(
+            self.code(),
+            0,
+            "keyless {} failed:\nstdout: {}\nstderr: {}",
+            self.args,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code(),
+            code,
+            "keyless {}: expected exit {code}:\nstdout: {}\nstderr: {}",
+            self.args,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    /// The one JSON object `credential-process` printed.
+    #[track_caller]
+    pub fn process_json(&self) -> serde_json::Value {
+        let out = self.stdout();
+        let v: serde_json::Value = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {out:?}"));
+        assert!(v.is_object(), "{out}");
+        v
+    }
+}
+
+/// Starts a Secret Service or returns from the test (skip is loud).
+#[macro_export]
+macro_rules! world {
+    ($($arg:expr),* $(,)?) => {
+        match $crate::harness::World::new(&[$($arg),*]) {
+            Some(w) => w,
+            None => return,
+        }
+    };
+}

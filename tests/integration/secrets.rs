@@ -1,0 +1,43 @@
+//! No secret in any file keyless writes or on stderr, even with -vv. The
+//! emulator embeds a marker in every secret it issues.
+
+use crate::world;
+
+const MARKER: &str = "KEYLESSDEV";
+
+#[test]
+fn no_secret_in_files_or_logs() {
+    let w = world!();
+    let mut stderr = String::new();
+    for args in [
+        &["-vv", "login", "--sso-session", "corp", "--no-browser"][..],
+        &["-vv", "credential-process", "--profile", "dev"],
+        &["-vv", "credential-process", "--profile", "dev"],
+        &["-vv", "logout", "--sso-session", "corp"],
+    ] {
+        let run = w.run(args);
+        run.success();
+        stderr.push_str(&run.stderr());
+    }
+    assert!(stderr.contains("DEBUG") || stderr.contains("INFO"), "-vv logs something: {stderr}");
+    assert!(!stderr.contains(MARKER), "a secret on stderr:\n{stderr}");
+    let files = w.files();
+    assert!(!files.is_empty());
+    for (path, bytes) in files {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(MARKER), "a secret in {}", path.display());
+    }
+}
+
+#[test]
+fn state_file_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world!();
+    w.login();
+    w.run(&["credential-process", "--profile", "dev"]).success();
+    let state = w.home.path().join(".local/state/keyless/state.json");
+    let mode = std::fs::metadata(&state).expect("state file").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let dir = std::fs::metadata(state.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    assert_eq!(dir, 0o700);
+}

@@ -27,6 +27,8 @@ pub enum Command {
     CredentialProcess(CredentialProcessArgs),
     /// Sign out: end the portal session and delete its token and credentials.
     Logout(LogoutArgs),
+    /// See the whole flow on this machine, with no AWS account: a local emulator, a real login, real credentials.
+    Demo,
 }
 
 #[derive(Debug, Args)]

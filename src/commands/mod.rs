@@ -1,6 +1,7 @@
 //! One module per command: orchestration only.
 
 pub mod credential_process;
+pub mod demo;
 pub mod login;
 pub mod logout;
 
@@ -18,6 +19,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Login(args) => login::run(args),
         Command::CredentialProcess(args) => credential_process::run(args),
         Command::Logout(args) => logout::run(args),
+        Command::Demo => demo::run(),
     }
 }
 

@@ -1,0 +1,164 @@
+//! `keyless demo`: the whole flow in one process, on any machine, with no
+//! AWS account. It starts the emulator in-process on a loopback port, signs
+//! in through the real device-authorization client, discovers accounts and
+//! roles and fetches role credentials through the real portal client, and
+//! shows what `credential-process` prints. Its store is a throwaway
+//! in-memory one that exists only inside the demo: nothing is written to the
+//! keyring or to any file.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::auth::{self, Auth};
+use crate::config::resolve::{RolePlan, SsoSession};
+use crate::credentials::{human_remaining, now};
+use crate::emulator::{self, EmulatorConfig, Operation};
+use crate::identity_center::Clients;
+use crate::store::MemoryStore;
+use crate::terminal::TerminalUi;
+
+const DEMO_START_URL: &str = "https://d-1234567890.awsapps.com/start";
+const DEMO_REGION: &str = "us-east-1";
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    super::block_on(demo())??;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The demo's own output goes to stdout: it is what the user asked for.
+#[allow(clippy::print_stdout)]
+fn step(title: &str, text: &str) {
+    println!("\n== {title}\n{text}");
+}
+
+#[allow(clippy::print_stdout)]
+fn line(text: &str) {
+    println!("{text}");
+}
+
+async fn demo() -> anyhow::Result<()> {
+    line("keyless demo: the whole flow on this machine, with no AWS account and no network.");
+    let config = EmulatorConfig::default();
+    let server = emulator::start(config, 0)
+        .await
+        .context("could not start the local Identity Center emulator on 127.0.0.1")?;
+    let url = server.url();
+    step(
+        "1. A local IAM Identity Center",
+        &format!(
+            "Started the keyless emulator at {url}. It speaks the real SSO OIDC and portal\n\
+             protocols; the credentials it issues work nowhere but here. (Run it yourself with\n\
+             `keyless dev-server` to try keyless, the AWS CLI or your scripts against it.)"
+        ),
+    );
+
+    let session = SsoSession {
+        name: "demo".into(),
+        start_url: DEMO_START_URL.into(),
+        region: DEMO_REGION.into(),
+        scopes: vec!["sso:account:access".into()],
+        legacy: false,
+    };
+    let clients = Clients::new(DEMO_REGION, Some(&url)).await;
+    // Throwaway, in-memory, demo-only: never the keyring, never a file.
+    let store = MemoryStore::new();
+    let auth = Auth {
+        store: &store,
+        clients: &clients,
+        state: None,
+        locks: None,
+        login_command: "keyless demo".into(),
+    };
+
+    step(
+        "2. Sign in (device authorization)",
+        "`keyless login` registers a client, starts a device authorization and polls for the\n\
+         token while you approve in the browser. The emulator approves by itself after a poll;\n\
+         with AWS you would check the code and approve it in your browser.",
+    );
+    let spinner = std::io::IsTerminal::is_terminal(&std::io::stdout());
+    let mut ui = TerminalUi::new(Box::new(std::io::stdout()), spinner, false);
+    let token = auth.login(&session, &mut ui, false).await?;
+    line(&format!(
+        "Access and refresh tokens are kept in the OS keyring (here: the demo's memory); valid for {}.",
+        human_remaining(token.expires_at - now())
+    ));
+
+    step(
+        "3. Discover accounts and roles",
+        "`keyless onboard` turns these into AWS profiles, one per account and role:",
+    );
+    let accounts = clients.accounts(&token.access_token).await?;
+    let mut first: Option<(String, String)> = None;
+    for account in &accounts {
+        let roles = clients.roles(&token.access_token, &account.account_id).await?;
+        line(&format!(
+            "  {} {:<12} {}",
+            account.account_id,
+            account.account_name,
+            roles.join(", ")
+        ));
+        if first.is_none() {
+            first = roles.first().map(|r| (account.account_id.clone(), r.clone()));
+        }
+    }
+    let (account_id, role_name) = first.context("the emulator offered no account with a role")?;
+
+    let plan = RolePlan {
+        profile: Some("demo".into()),
+        session: session.clone(),
+        account_id: account_id.clone(),
+        role_name: role_name.clone(),
+        auto_login: false,
+    };
+    step(
+        "4. Role credentials for the AWS CLI and SDKs",
+        &format!(
+            "With `credential_process = keyless credential-process --profile demo` in\n\
+             ~/.aws/config, every `aws` command asks keyless for credentials for {role_name} in\n\
+             {account_id}. keyless prints exactly one JSON object (secret values hidden here):"
+        ),
+    );
+    let creds = auth.role_credentials(&plan).await?;
+    let shown = serde_json::json!({
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": format!("<hidden: {} characters>", creds.secret_access_key.expose().len()),
+        "SessionToken": format!("<hidden: {} characters>", creds.session_token.expose().len()),
+        "Expiration": crate::credentials::rfc3339(creds.expiration),
+        "AccountId": account_id,
+    });
+    line(&serde_json::to_string_pretty(&shown)?);
+    line(&format!(
+        "Temporary (ASIA…, with a session token), valid for {}; a long-lived AKIA… key is never handed out.",
+        human_remaining(creds.remaining(now()))
+    ));
+
+    let calls_before = server.stats().calls(Operation::GetRoleCredentials);
+    let again = auth::cached_role(&store, &plan)?.context("the credentials were not cached")?;
+    let calls_after = server.stats().calls(Operation::GetRoleCredentials);
+    step(
+        "5. The next call is a cache hit",
+        &format!(
+            "Asked again, keyless answers from the keyring with no network call \
+             (GetRoleCredentials calls: {calls_before} before, {calls_after} after; same key {}).",
+            crate::secret::mask(&again.access_key_id)
+        ),
+    );
+
+    step(
+        "Next",
+        &format!(
+            "Use keyless with your organisation's IAM Identity Center:\n\
+             \n  [sso-session corp]\n  sso_start_url = https://YOUR-ID.awsapps.com/start\n  sso_region = {DEMO_REGION}\n\
+             \n  [profile dev]\n  credential_process = keyless credential-process --profile dev\n  \
+             keyless_sso_session = corp\n  keyless_account_id = 111122223333\n  keyless_role_name = Developer\n\
+             \nthen `keyless login --sso-session corp` and `aws sts get-caller-identity --profile dev`."
+        ),
+    );
+    let _ = std::io::stdout().flush();
+    server.shutdown().await.context("stopping the emulator")?;
+    Ok(())
+}

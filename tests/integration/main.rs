@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod basics;
 mod credential_process;
 mod keyring;
 mod login;

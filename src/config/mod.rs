@@ -16,6 +16,8 @@
 
 pub mod ini;
 pub mod resolve;
+#[cfg(test)]
+mod sdk_conformance;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -452,3 +452,180 @@ fn known_list(what: &str, known: &[String]) -> String {
     }
     format!("known {what}: {list}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SENTINEL: &str = "SENTINELwJalrXUtnFEMIK7MDENGbPxRfiCY";
+
+    #[test]
+    fn paths_follow_the_sdk_rules() {
+        let home = |pairs: &[(&str, &str)]| Env::from_pairs(pairs);
+        let rows: Vec<(Env, &str, &str)> = vec![
+            (
+                home(&[("HOME", "/h")]),
+                "/h/.aws/config",
+                "/h/.aws/credentials",
+            ),
+            (
+                home(&[
+                    ("HOME", "/h"),
+                    ("AWS_CONFIG_FILE", "~/custom/cfg"),
+                    ("AWS_SHARED_CREDENTIALS_FILE", "/abs/creds"),
+                ]),
+                "/h/custom/cfg",
+                "/abs/creds",
+            ),
+            // empty counts as unset
+            (
+                home(&[("HOME", "/h"), ("AWS_CONFIG_FILE", "")]),
+                "/h/.aws/config",
+                "/h/.aws/credentials",
+            ),
+            // only a whole `~` component is the home directory
+            (
+                home(&[
+                    ("HOME", "/h"),
+                    ("AWS_CONFIG_FILE", "~other/cfg"),
+                    ("AWS_SHARED_CREDENTIALS_FILE", "~"),
+                ]),
+                "~other/cfg",
+                "/h",
+            ),
+            (home(&[]), "~/.aws/config", "~/.aws/credentials"),
+            (
+                home(&[("USERPROFILE", "/u")]),
+                "/u/.aws/config",
+                "/u/.aws/credentials",
+            ),
+            (
+                home(&[("HOME", ""), ("USERPROFILE", "/u")]),
+                "/u/.aws/config",
+                "/u/.aws/credentials",
+            ),
+        ];
+        for (env, config, credentials) in rows {
+            assert_eq!(env.path(FileKind::Config), PathBuf::from(config), "{env:?}");
+            assert_eq!(
+                env.path(FileKind::Credentials),
+                PathBuf::from(credentials),
+                "{env:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_are_shown_under_tilde() {
+        let env = Env::from_pairs(&[("HOME", "/h")]);
+        assert_eq!(
+            env.display_path(Path::new("/h/.aws/config")),
+            "~/.aws/config"
+        );
+        assert_eq!(env.display_path(Path::new("/hx/config")), "/hx/config");
+        assert_eq!(env.display_path(Path::new("/h")), "/h");
+        assert_eq!(Env::from_pairs(&[]).display_path(Path::new("/h/c")), "/h/c");
+    }
+
+    #[test]
+    fn load_reads_missing_files_as_empty_and_names_unreadable_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().to_str().expect("utf-8 temp path");
+        let env = Env::from_pairs(&[("HOME", home)]);
+        let files = AwsFiles::load(&env).expect("missing files are empty");
+        assert!(!files.config().exists && !files.credentials().exists);
+        assert_eq!(files.profiles().count(), 0);
+        assert_eq!(files.config().display, "~/.aws/config");
+        files.check().expect("nothing to complain about");
+
+        std::fs::create_dir_all(dir.path().join(".aws")).expect("mkdir");
+        std::fs::write(dir.path().join(".aws/config"), "[profile a]\nregion = r\n").expect("write");
+        let files = AwsFiles::load(&env).expect("load");
+        assert!(files.config().exists);
+        assert_eq!(files.config().path, dir.path().join(".aws/config"));
+        assert_eq!(files.profile("a").and_then(|p| p.get("region")), Some("r"));
+
+        // a directory where the file should be cannot be read
+        std::fs::create_dir(dir.path().join(".aws/credentials")).expect("mkdir");
+        let err = AwsFiles::load(&env).expect_err("unreadable");
+        assert!(matches!(err, ConfigError::Read { .. }));
+        assert!(
+            err.to_string()
+                .starts_with("cannot read ~/.aws/credentials: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn merged_view_follows_the_sdk() {
+        let files = AwsFiles::from_texts(
+            "[profile a]\nregion = r1\noutput = json\nbad key = x\n[a]\nignored = 1\n\
+             [sso-session s]\nsso_region = r\n[services x]\nsso =\n  endpoint_url = http://h\n",
+            "[a]\nregion = r2\n[profile b]\nregion = r3\n",
+        );
+        let a = files.profile("a").expect("a");
+        assert_eq!(a.get("region"), Some("r2"));
+        assert_eq!(
+            a.setting("region").map(|s| (s.file, s.line())),
+            Some((FileKind::Credentials, 2))
+        );
+        assert_eq!(a.get("output"), Some("json"));
+        assert_eq!(
+            a.setting("output").map(|s| (s.file, s.line())),
+            Some((FileKind::Config, 3))
+        );
+        assert_eq!(a.get("bad key"), None);
+        assert_eq!(a.get("ignored"), None);
+        assert_eq!(
+            a.headers,
+            vec![(FileKind::Config, 1), (FileKind::Credentials, 1)]
+        );
+        assert!(files.profile("b").is_none());
+        assert_eq!(
+            files.sso_session("s").and_then(|s| s.get("sso_region")),
+            Some("r")
+        );
+        let sso = files
+            .services("x")
+            .and_then(|s| s.setting("sso"))
+            .expect("sso");
+        assert_eq!(sso.property.sub_properties[0].key, "endpoint_url");
+        assert_eq!(sso.property.sub_properties[0].value, "http://h");
+        let warnings: Vec<_> = files
+            .issues()
+            .map(|(f, i)| (f.kind, i.line, i.fatal))
+            .collect();
+        assert_eq!(
+            warnings,
+            vec![
+                (FileKind::Config, 4, false),
+                (FileKind::Config, 5, false),
+                (FileKind::Credentials, 3, false)
+            ]
+        );
+        assert_eq!(
+            files.location(FileKind::Credentials, 3),
+            "~/.aws/credentials line 3"
+        );
+    }
+
+    #[test]
+    fn env_and_files_debug_hide_secrets() {
+        let env = Env::from_pairs(&[("AWS_SECRET_ACCESS_KEY", SENTINEL), ("HOME", "/h")]);
+        let shown = format!("{env:?}");
+        assert!(shown.contains("AWS_SECRET_ACCESS_KEY") && !shown.contains(SENTINEL));
+        let files = AwsFiles::from_texts(
+            &format!("[profile a]\naws_secret_access_key = {SENTINEL}\n"),
+            &format!("[a]\naws_session_token = {SENTINEL}\nx_password = {SENTINEL}\n"),
+        );
+        let shown = format!("{files:?}");
+        assert!(!shown.contains(SENTINEL) && shown.contains("aws_session_token"));
+        let a = files.profile("a").expect("a");
+        assert_eq!(a.get("aws_session_token"), Some(SENTINEL));
+        assert_eq!(
+            a.setting("aws_session_token")
+                .map(|s| s.property.display_value()),
+            Some("REDACTED")
+        );
+    }
+}

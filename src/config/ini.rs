@@ -914,7 +914,12 @@ mod tests {
             assert!(!debug.contains(&SENTINEL.to_lowercase()), "{debug}");
             assert!(debug.contains("redacted"));
             for issue in &doc.issues {
-                assert!(!issue.message.to_lowercase().contains(&SENTINEL.to_lowercase()));
+                assert!(
+                    !issue
+                        .message
+                        .to_lowercase()
+                        .contains(&SENTINEL.to_lowercase())
+                );
             }
         }
         // but the values are there for whoever asks

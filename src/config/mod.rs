@@ -383,15 +383,17 @@ pub enum ConfigError {
     #[error(
         "unknown sso-session '{session}' in {path}{}; {}; add a [sso-session {session}] \
          section with sso_start_url and sso_region, or run `keyless onboard`",
-        referenced_by.as_deref().map(|r| format!(" (named by {r})")).unwrap_or_default(),
+        named_by(profile, at),
         known_list("sso-sessions", known)
     )]
     UnknownSsoSession {
         session: String,
         path: String,
         known: Vec<String>,
-        /// `"profile 'dev' at ~/.aws/config line 4"`
-        referenced_by: Option<String>,
+        /// The profile that names it, if any.
+        profile: Option<String>,
+        /// Where that profile names it: `"~/.aws/config line 4"`.
+        at: Option<String>,
     },
 
     #[error(
@@ -441,9 +443,18 @@ impl ConfigError {
             ConfigError::UnknownProfile { profile, .. }
             | ConfigError::StaticKeys { profile, .. }
             | ConfigError::SsoKeysWithCredentialProcess { profile, .. } => Some(profile),
-            ConfigError::Invalid { profile, .. } => profile.as_deref(),
+            ConfigError::Invalid { profile, .. }
+            | ConfigError::UnknownSsoSession { profile, .. } => profile.as_deref(),
             _ => None,
         }
+    }
+}
+
+fn named_by(profile: &Option<String>, at: &Option<String>) -> String {
+    match (profile, at) {
+        (Some(profile), Some(at)) => format!(" (named by profile '{profile}' at {at})"),
+        (Some(profile), None) => format!(" (named by profile '{profile}')"),
+        _ => String::new(),
     }
 }
 

@@ -258,13 +258,6 @@ fn profile_sso<'a>(
         message,
     };
     let here = || header(files, profile);
-    let referenced_by = |setting: &Setting| {
-        format!(
-            "profile '{}' at {}",
-            profile.name,
-            files.location(setting.file, setting.line())
-        )
-    };
 
     if KEYLESS_KEYS
         .iter()
@@ -280,7 +273,7 @@ fn profile_sso<'a>(
             )));
         };
         return Ok(ProfileSso {
-            session: sso_session_section(files, session.value(), Some(referenced_by(session)))?,
+            session: sso_session_section(files, session.value(), Some((profile, session)))?,
             account: profile.setting("keyless_account_id"),
             role: profile.setting("keyless_role_name"),
             prefix: "keyless_",
@@ -302,7 +295,7 @@ fn profile_sso<'a>(
                         session.value()
                     )));
                 }
-                sso_session_section(files, session.value(), Some(referenced_by(session)))?
+                sso_session_section(files, session.value(), Some((profile, session)))?
             }
             None => legacy_session(profile).map_err(|missing| {
                 invalid(format!(
@@ -350,26 +343,33 @@ fn legacy_session(profile: &MergedSection) -> Result<SsoSession, &'static str> {
     })
 }
 
+/// The `[sso-session NAME]` section, named by a profile's setting or
+/// by the command line.
 fn sso_session_section(
     files: &AwsFiles,
     name: &str,
-    referenced_by: Option<String>,
+    named_by: Option<(&MergedSection, &Setting)>,
 ) -> Result<SsoSession, ConfigError> {
-    let config = &files.config().display;
+    let profile = named_by.map(|(profile, _)| profile.name.clone());
     let Some(section) = files.sso_session(name) else {
         return Err(ConfigError::UnknownSsoSession {
             session: name.to_owned(),
-            path: config.clone(),
+            path: files.config().display.clone(),
             known: files.sso_sessions().map(|s| s.name.clone()).collect(),
-            referenced_by,
+            profile,
+            at: named_by.map(|(_, setting)| files.location(setting.file, setting.line())),
         });
     };
     let here = header(files, section);
+    let used_by = profile
+        .as_deref()
+        .map(|p| format!(", used by profile '{p}',"))
+        .unwrap_or_default();
     let invalid = |what: String| ConfigError::Invalid {
-        profile: None,
+        profile: profile.clone(),
         message: format!(
-            "sso-session '{name}' ({here}) {what}; fix the section, or run `keyless onboard \
-             --sso-session {name}` to rewrite it"
+            "sso-session '{name}' ({here}){used_by} {what}; fix the section, or run \
+             `keyless onboard --sso-session {name}` to rewrite it"
         ),
     };
     let required = |key: &str| match section.get(key) {
@@ -886,7 +886,8 @@ sso_role_name = Admin
                 "",
                 "p",
                 vec![
-                    "sso-session 'corp' (~/.aws/config line 1) has no sso_start_url",
+                    "sso-session 'corp' (~/.aws/config line 1), used by profile 'p', has no \
+                     sso_start_url",
                     "keyless onboard --sso-session corp",
                 ],
             ),
@@ -897,7 +898,9 @@ sso_role_name = Admin
                 ),
                 "",
                 "p",
-                vec!["sso-session 'corp' (~/.aws/config line 1) has an sso_region that is not"],
+                vec![
+                    "sso-session 'corp' (~/.aws/config line 1), used by profile 'p', has an sso_region",
+                ],
             ),
             (
                 format!(

@@ -284,7 +284,7 @@ impl Parser {
             self.issue(
                 number,
                 "a property before any section header; the AWS CLI and SDKs refuse the \
-                 file: put it under a [profile NAME] header or remove it",
+                 file: put it under a section header such as [default], or remove it",
                 true,
             );
             self.sections.push(Section {

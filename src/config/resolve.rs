@@ -214,7 +214,7 @@ impl ProfileSso<'_> {
         if self.prefix == "keyless_" {
             "or run `keyless profiles sync` to rewrite keyless profiles"
         } else {
-            "or pass --sso-session, --account-id and --role-name"
+            "or pass --sso-session, --account-id and --role-name instead"
         }
     }
 }
@@ -226,11 +226,12 @@ fn missing_role_message(
 ) -> String {
     let p = sso.prefix;
     match (account, role) {
-        (Some(_), None) => format!("has {p}account_id but no {p}role_name"),
-        (None, Some(_)) => format!("has {p}role_name but no {p}account_id"),
-        _ => {
-            format!("has no {p}account_id or {p}role_name, so it names a login session but no role")
-        }
+        (Some(_), None) => format!("has {p}account_id but no {p}role_name; add {p}role_name"),
+        (None, Some(_)) => format!("has {p}role_name but no {p}account_id; add {p}account_id"),
+        _ => format!(
+            "has no {p}account_id or {p}role_name, so it names a login session but no \
+             role; add both"
+        ),
     }
 }
 
@@ -467,7 +468,8 @@ fn auto_login(files: &AwsFiles, profile: &MergedSection) -> Result<bool, ConfigE
         _ => Err(ConfigError::Invalid {
             profile: Some(profile.name.clone()),
             message: format!(
-                "keyless_auto_login in profile '{}' ({}) must be true or false",
+                "keyless_auto_login in profile '{}' ({}) must be true or false; set one of \
+                 those or remove the line",
                 profile.name,
                 files.location(setting.file, setting.line())
             ),
@@ -788,7 +790,7 @@ sso_role_name = Admin
                 "p",
                 vec![
                     "profile 'p' (~/.aws/config line 4) has keyless_account_id but no \
-                     keyless_role_name",
+                     keyless_role_name; add keyless_role_name, or run `keyless profiles sync`",
                     "keyless profiles sync",
                 ],
             ),

@@ -183,7 +183,7 @@ impl ProfileSso<'_> {
         ConfigError::Invalid {
             profile: Some(profile.name.clone()),
             message: format!(
-                "profile '{}' ({}) {what}; {}",
+                "profile '{}' ({}) {what}, {}",
                 profile.name,
                 header(files, profile),
                 self.fix()

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod config;
 pub mod credentials;
 pub mod identity_center;
 pub mod secret;

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod commands;
 pub mod secret;
+pub mod store;
 
 use std::io::Write;
 use std::process::ExitCode;

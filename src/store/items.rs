@@ -143,7 +143,11 @@ fn load<T: DeserializeOwned>(
     Ok(store.get(name)?.and_then(|json| decode(name, &json)))
 }
 
-fn save<T: Serialize>(store: &dyn SecretStore, name: &ItemName, item: &T) -> Result<(), StoreError> {
+fn save<T: Serialize>(
+    store: &dyn SecretStore,
+    name: &ItemName,
+    item: &T,
+) -> Result<(), StoreError> {
     let json = encode(item);
     let size = json.expose().len();
     if size > ITEM_BUDGET {
@@ -276,14 +280,20 @@ mod tests {
         save_role(&store, "corp", "111122223333", "Developer", &role()).unwrap();
 
         assert_eq!(load_token(&store, "corp").unwrap(), Some(token()));
-        assert_eq!(load_registration(&store, "corp").unwrap(), Some(registration()));
+        assert_eq!(
+            load_registration(&store, "corp").unwrap(),
+            Some(registration())
+        );
         assert_eq!(
             load_role(&store, "corp", "111122223333", "Developer").unwrap(),
             Some(role())
         );
         // Other keys are other items.
         assert_eq!(load_token(&store, "other").unwrap(), None);
-        assert_eq!(load_role(&store, "corp", "111122223333", "Admin").unwrap(), None);
+        assert_eq!(
+            load_role(&store, "corp", "111122223333", "Admin").unwrap(),
+            None
+        );
 
         assert!(delete_role(&store, "corp", "111122223333", "Developer").unwrap());
         assert!(delete_token(&store, "corp").unwrap());
@@ -426,7 +436,10 @@ mod tests {
         let name = ItemName::session("corp");
         let json = Secret::new(format!(r#"{{"v":1,"at":"a","exp":"{SENTINEL}"}}"#));
         let err = serde_json::from_str::<TokenItem>(json.expose()).unwrap_err();
-        assert!(err.to_string().contains(SENTINEL), "premise: serde quotes values");
+        assert!(
+            err.to_string().contains(SENTINEL),
+            "premise: serde quotes values"
+        );
         let logs = capture_debug_logs(|| assert_eq!(decode::<TokenItem>(&name, &json), None));
         assert!(logs.contains("not valid"), "{logs}");
         assert!(logs.contains("v1/session/corp"), "{logs}");

@@ -198,7 +198,7 @@ impl KeyringStore {
             .name("keyless-keyring".into())
             .spawn(move || {
                 let result = open_backend(&backend)
-                    .and_then(|store| entry_for(&store, op, &item))
+                    .and_then(|store| entry_for(store.as_ref(), op, &item))
                     .and_then(|entry| f(&entry, &item));
                 let _ = tx.send(result);
             });
@@ -249,11 +249,12 @@ fn entry_for(store: &CredentialStore, op: Op, name: &ItemName) -> Result<Entry, 
     let label = format!("{SERVICE}: {name}");
     let modifiers: HashMap<&str, &str> = match op {
         // The label only matters when an item is created.
-        Op::Set if cfg!(any(
-            target_os = "linux",
-            target_os = "freebsd",
-            target_os = "openbsd"
-        )) =>
+        Op::Set
+            if cfg!(any(
+                target_os = "linux",
+                target_os = "freebsd",
+                target_os = "openbsd"
+            )) =>
         {
             HashMap::from([("label", label.as_str())])
         }

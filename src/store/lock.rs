@@ -292,11 +292,11 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(300));
         let text = err.to_string();
         assert!(matches!(err, LockError::Timeout { .. }));
+        assert!(text.contains(&held.path().display().to_string()), "{text}");
         assert!(
-            text.contains(&held.path().display().to_string()),
+            text.contains(&format!("pid {}", std::process::id())),
             "{text}"
         );
-        assert!(text.contains(&format!("pid {}", std::process::id())), "{text}");
         assert!(text.contains("sso-session 'corp'"), "{text}");
         assert!(text.contains("then try again"), "{text}");
     }
@@ -372,14 +372,20 @@ mod tests {
             drop(locks.session(name, Duration::ZERO).unwrap());
         }
         // The components of a role cannot run into each other.
-        assert_ne!(locks.role_path("a-b", "c", "d"), locks.role_path("a", "b-c", "d"));
+        assert_ne!(
+            locks.role_path("a-b", "c", "d"),
+            locks.role_path("a", "b-c", "d")
+        );
         assert_eq!(
             locks.role_path("corp", "111122223333", "Developer"),
             locks.role_path("corp", "111122223333", "Developer")
         );
         let role = locks.role_path("corp", "111122223333", "Developer");
         let file = role.file_name().unwrap().to_str().unwrap();
-        assert!(file.starts_with("role-corp-111122223333-Developer-"), "{file}");
+        assert!(
+            file.starts_with("role-corp-111122223333-Developer-"),
+            "{file}"
+        );
     }
 
     #[test]
@@ -397,7 +403,10 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let (_tmp, locks) = locks();
         let guard = locks.session("corp", Duration::ZERO).unwrap();
-        let file_mode = std::fs::metadata(guard.path()).unwrap().permissions().mode();
+        let file_mode = std::fs::metadata(guard.path())
+            .unwrap()
+            .permissions()
+            .mode();
         let dir_mode = std::fs::metadata(locks.dir()).unwrap().permissions().mode();
         assert_eq!(file_mode & 0o777, 0o600);
         assert_eq!(dir_mode & 0o777, 0o700);
@@ -441,7 +450,10 @@ mod tests {
         let ready = tmp.path().join("child-ready");
         let start = Instant::now();
         while !ready.exists() {
-            assert!(start.elapsed() < Duration::from_secs(30), "child never took the lock");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "child never took the lock"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
 

@@ -132,8 +132,7 @@ impl State {
 
     /// Sorted and without duplicate roles (a hand-edited file may have them).
     fn normalize(&mut self) {
-        self.roles
-            .sort_by(|a, b| a.key().cmp(&b.key()));
+        self.roles.sort_by(|a, b| a.key().cmp(&b.key()));
         self.roles.dedup_by(|a, b| a.key() == b.key());
     }
 }
@@ -443,7 +442,9 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..10 {
                         file.update(|s| {
-                            s.role_mut("corp", "1", "R").profiles.push(format!("p{t}-{i}"));
+                            s.role_mut("corp", "1", "R")
+                                .profiles
+                                .push(format!("p{t}-{i}"));
                         })
                         .unwrap();
                     }

@@ -36,6 +36,11 @@
 //! the item found is locked, which is the one case where the user must be
 //! asked.
 //!
+//! Measured against a private gnome-keyring (release build, idle machine):
+//! one `get` from a fresh process is ~5 ms, of which the DH exchange is
+//! ~3.5 ms (client and daemon); a second `get` on the same connection is
+//! ~0.5 ms; `secret-tool lookup` for the same item is ~9 ms as a process.
+//!
 //! Every operation runs on a worker thread with a deadline, so a hung bus
 //! or an unanswered unlock prompt ends in [`StoreError::Timeout`], not in a
 //! process that never returns.
@@ -73,9 +78,9 @@ mod platform {
     pub const UNAVAILABLE: &str = "no Secret Service on the session bus: install and unlock \
         gnome-keyring (Debian: gnome-keyring, dbus-user-session), or run keyless inside a \
         desktop session";
-    pub const LOCKED: &str = "the keyring is locked: unlock your keyring (log in to the \
-        desktop session, or run `gnome-keyring-daemon --unlock` and type your password) and \
-        try again";
+    pub const LOCKED: &str = "the keyring is locked: unlock your keyring (in a desktop \
+        session, unlock the login keyring when asked or in Passwords and Keys; on a headless \
+        host, start gnome-keyring-daemon with --unlock at login) and try again";
     pub const TIMEOUT: &str = "check that the Secret Service (gnome-keyring-daemon) is \
         running and answering, and unlock the keyring if it is waiting for a password";
 
@@ -524,6 +529,79 @@ mod tests {
         assert!(text.contains("boom"), "{text}");
     }
 
+    /// What the child half of the bus tests checks, by name.
+    const CHILD_ENV: &str = "KEYLESS_TEST_KEYRING_CHILD";
+
+    /// The child half of the bus tests below: runs with a test-chosen
+    /// `DBUS_SESSION_BUS_ADDRESS` (the environment cannot be changed inside
+    /// the multi-threaded test process). Does nothing when run directly.
+    #[test]
+    #[ignore = "helper process for other tests"]
+    fn child_checks_keyring_error() {
+        let Ok(expect) = std::env::var(CHILD_ENV) else {
+            return;
+        };
+        let store = KeyringStore::with_timeout(Duration::from_millis(500));
+        let name = ItemName::session("corp");
+        let err = store.get(&name).unwrap_err();
+        let text = err.to_string();
+        match expect.as_str() {
+            "unavailable" => {
+                assert!(matches!(err, StoreError::Unavailable { .. }), "{text}");
+                assert!(text.contains("install and unlock gnome-keyring"), "{text}");
+                assert!(text.contains("dbus-user-session"), "{text}");
+                // Writes fail the same way: no plaintext fallback.
+                let err = store.set(&name, &Secret::new(SENTINEL.into())).unwrap_err();
+                assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");
+                assert!(!err.to_string().contains(SENTINEL));
+            }
+            "timeout" => {
+                assert!(matches!(err, StoreError::Timeout { .. }), "{text}");
+                assert!(text.contains("did not answer within"), "{text}");
+                assert!(text.contains("v1/session/corp"), "{text}");
+            }
+            other => panic!("unknown child check {other}"),
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn run_child_check(check: &str, bus_address: &str) {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "store::keyring::tests::child_checks_keyring_error",
+                "--ignored",
+                "--test-threads=1",
+                "--quiet",
+            ])
+            .env(CHILD_ENV, check)
+            .env("DBUS_SESSION_BUS_ADDRESS", bus_address)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "child check '{check}' failed");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn no_session_bus_is_unavailable_with_what_to_install() {
+        let tmp = tempfile::tempdir().unwrap();
+        let address = format!("unix:path={}", tmp.path().join("no-bus").display());
+        run_child_check("unavailable", &address);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_bus_that_never_answers_times_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("silent-bus");
+        // Connections are queued by the kernel and never answered.
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let start = std::time::Instant::now();
+        run_child_check("timeout", &format!("unix:path={}", path.display()));
+        assert!(start.elapsed() < Duration::from_secs(20));
+    }
+
     /// Against the real Secret Service on `DBUS_SESSION_BUS_ADDRESS` (a
     /// private gnome-keyring in the integration harness). Run with
     /// `cargo test --lib store::keyring -- --ignored`.
@@ -542,5 +620,48 @@ mod tests {
         assert!(store.delete(&name).unwrap());
         assert!(other.get(&name).unwrap().is_none());
         assert!(!store.delete(&name).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod session_bus_tests {
+    //! Item-level checks against the real Secret Service on
+    //! `DBUS_SESSION_BUS_ADDRESS`; run with `-- --ignored`.
+    use super::*;
+    use crate::store::{RoleCredsItem, load_role, save_role};
+
+    #[test]
+    #[ignore = "needs a Secret Service on the session bus"]
+    fn items_survive_a_new_connection_and_corrupt_items_are_misses() {
+        let session = format!("unit-items-{}", std::process::id());
+        let item = RoleCredsItem {
+            access_key_id: "ASIAY34FZKBOKMUTVV7A".into(),
+            secret_access_key: Secret::new("k".repeat(40)),
+            session_token: Secret::new("t".repeat(1100)),
+            expiration: 1_900_000_000,
+        };
+        let writer = KeyringStore::new();
+        save_role(&writer, &session, "111122223333", "Dev", &item).unwrap();
+        let reader = KeyringStore::new();
+        assert_eq!(
+            load_role(&reader, &session, "111122223333", "Dev").unwrap(),
+            Some(item.clone())
+        );
+
+        let name = ItemName::role(&session, "111122223333", "Dev");
+        writer
+            .set(&name, &Secret::new("{\"v\":1,\"ak\":".into()))
+            .unwrap();
+        assert_eq!(
+            load_role(&reader, &session, "111122223333", "Dev").unwrap(),
+            None
+        );
+        save_role(&writer, &session, "111122223333", "Dev", &item).unwrap();
+        assert!(
+            load_role(&reader, &session, "111122223333", "Dev")
+                .unwrap()
+                .is_some()
+        );
+        assert!(writer.delete(&name).unwrap());
     }
 }

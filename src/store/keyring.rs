@@ -58,6 +58,9 @@ use crate::secret::Secret;
 /// The keyring service name of every keyless item.
 pub const SERVICE: &str = "keyless";
 
+/// The name `check_available` reads; nothing is ever stored under it.
+const PROBE_ITEM: &str = "v1/probe";
+
 /// How long one keyring operation may take, unlock prompt included, before
 /// it fails with [`StoreError::Timeout`].
 pub const DEFAULT_KEYRING_TIMEOUT: Duration = Duration::from_secs(30);
@@ -188,6 +191,13 @@ impl KeyringStore {
         }
     }
 
+    /// Whether the keyring can be reached and searched, for `doctor`: one
+    /// read of an item that never exists. Does not prompt unless the
+    /// Secret Service itself asks to unlock.
+    pub fn check_available(&self) -> Result<(), StoreError> {
+        self.get(&ItemName(PROBE_ITEM.to_string())).map(|_| ())
+    }
+
     /// Runs `f` on the item's entry in a worker thread, bounded by the
     /// timeout. A worker that outlives its deadline is abandoned: it holds
     /// nothing the caller waits for, and ends with the process.
@@ -205,6 +215,11 @@ impl KeyringStore {
                 let result = open_backend(&backend)
                     .and_then(|store| entry_for(store.as_ref(), op, &item))
                     .and_then(|entry| f(&entry, &item));
+                if matches!(result, Err(StoreError::Platform { .. })) {
+                    // The connection may be what broke (the daemon restarted):
+                    // the next operation connects afresh.
+                    *backend.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                }
                 let _ = tx.send(result);
             });
         if let Err(err) = spawned {
@@ -543,6 +558,11 @@ mod tests {
         };
         let store = KeyringStore::with_timeout(Duration::from_millis(500));
         let name = ItemName::session("corp");
+        let check = store.check_available().unwrap_err();
+        assert_eq!(
+            std::mem::discriminant(&check),
+            std::mem::discriminant(&store.get(&name).unwrap_err())
+        );
         let err = store.get(&name).unwrap_err();
         let text = err.to_string();
         match expect.as_str() {
@@ -609,6 +629,7 @@ mod tests {
     #[ignore = "needs a Secret Service on the session bus"]
     fn keyring_store_round_trip_against_the_session_bus() {
         let store = KeyringStore::new();
+        store.check_available().unwrap();
         let name = ItemName::session(&format!("unit-test-{}", std::process::id()));
         store.set(&name, &Secret::new(SENTINEL.into())).unwrap();
         assert_eq!(store.get(&name).unwrap().unwrap().expose(), SENTINEL);

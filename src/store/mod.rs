@@ -1,0 +1,178 @@
+//! Where keyless keeps things: secrets in the OS keyring, non-secret
+//! metadata in a state file, and cross-process locks beside it.
+//!
+//! - [`keyring`]: the [`SecretStore`] trait, the OS keyring behind it
+//!   ([`KeyringStore`]) and a throwaway in-process store ([`MemoryStore`]).
+//! - [`items`]: the typed keyring items (sso-session token, client
+//!   registration, role credentials) as compact, versioned JSON.
+//! - [`state`]: `state.json`, read by `status` and `prompt`; never a secret.
+//! - [`lock`]: one OS file lock per sso-session and per role-credential set,
+//!   so concurrent invocations do the network work once.
+//!
+//! There is no plaintext fallback: if the keyring is unavailable or locked,
+//! every operation fails with a [`StoreError`] that says what to do.
+//!
+//! Typical use, in `credential-process`:
+//!
+//! ```text
+//! let store = KeyringStore::new();                  // connects on first use
+//! if let Some(creds) = load_role(&store, s, a, r)?  // the one read on a hit
+//!     && fresh_enough(&creds) { print; return }
+//! let state = StateFile::from_env()?;
+//! let _lock = state.locks().role(s, a, r, FETCH_LOCK_TIMEOUT)?;
+//! // read again: another process may have fetched while this one waited
+//! ... fetch, save_role(&store, s, a, r, &new)?,
+//! state.update(|st| st.role_mut(s, a, r).expiration = Some(new.expiration))?;
+//! ```
+
+pub mod items;
+pub mod keyring;
+pub mod lock;
+pub mod state;
+
+pub use items::{
+    Registration, RoleCredsItem, TokenItem, delete_registration, delete_role, delete_token,
+    load_registration, load_role, load_token, save_registration, save_role, save_token,
+};
+pub use keyring::{DEFAULT_KEYRING_TIMEOUT, KeyringStore, MemoryStore, SERVICE, SecretStore};
+pub use lock::{
+    FETCH_LOCK_TIMEOUT, LOGIN_LOCK_TIMEOUT, LockError, LockGuard, Locks, STATE_LOCK_TIMEOUT,
+};
+pub use state::{RoleState, STATE_DIR_ENV, SessionState, State, StateError, StateFile};
+
+use std::fmt;
+
+/// The name of one keyring item: the Secret Service `username` attribute
+/// (macOS account, Windows target user) under the service [`SERVICE`].
+///
+/// Names start with a layout version (`v1/`) so a later layout can live
+/// beside this one and migrate. Each component is escaped (`%` → `%25`,
+/// `/` → `%2F`) so two different (session, account, role) triples can never
+/// produce the same name. Names are not secret: they carry only the
+/// sso-session name, account ID and role name, so listing items needs no
+/// decryption.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemName(String);
+
+impl ItemName {
+    /// `v1/session/<sso-session>`: the access token and refresh token.
+    pub fn session(session: &str) -> Self {
+        ItemName(format!("v1/session/{}", escape(session)))
+    }
+
+    /// `v1/registration/<sso-session>`: the OIDC client registration.
+    pub fn registration(session: &str) -> Self {
+        ItemName(format!("v1/registration/{}", escape(session)))
+    }
+
+    /// `v1/role/<sso-session>/<account-id>/<role-name>`: role credentials.
+    pub fn role(session: &str, account_id: &str, role_name: &str) -> Self {
+        ItemName(format!(
+            "v1/role/{}/{}/{}",
+            escape(session),
+            escape(account_id),
+            escape(role_name)
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ItemName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn escape(component: &str) -> String {
+    let mut out = String::with_capacity(component.len());
+    for c in component.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A keyring operation that could not be done. Messages never contain a
+/// secret: only item names (session, account, role) and platform errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No keyring to talk to (no Secret Service on the bus, no D-Bus).
+    #[error("{hint} ({detail})")]
+    Unavailable { hint: &'static str, detail: String },
+
+    /// The keyring is there but locked, or the unlock prompt was dismissed.
+    #[error("{hint} ({detail})")]
+    Locked { hint: &'static str, detail: String },
+
+    /// The keyring did not answer in time.
+    #[error(
+        "the OS keyring did not answer within {}s while {op} '{name}': {hint}",
+        .waited.as_secs()
+    )]
+    Timeout {
+        op: &'static str,
+        name: String,
+        waited: std::time::Duration,
+        hint: &'static str,
+    },
+
+    /// Any other failure reported by the keyring.
+    #[error("the OS keyring failed while {op} '{name}': {detail}")]
+    Platform {
+        op: &'static str,
+        name: String,
+        detail: String,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn item_names_carry_the_version_and_the_metadata() {
+        assert_eq!(ItemName::session("corp").as_str(), "v1/session/corp");
+        assert_eq!(
+            ItemName::registration("corp").as_str(),
+            "v1/registration/corp"
+        );
+        assert_eq!(
+            ItemName::role("corp", "111122223333", "Developer").as_str(),
+            "v1/role/corp/111122223333/Developer"
+        );
+    }
+
+    #[test]
+    fn item_names_are_injective_over_slashes_and_percents() {
+        let a = ItemName::role("a/b", "c", "d");
+        let b = ItemName::role("a", "b/c", "d");
+        let c = ItemName::role("a%2Fb", "c", "d");
+        assert_ne!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(b, c);
+        assert_eq!(a.as_str(), "v1/role/a%2Fb/c/d");
+        assert_eq!(c.as_str(), "v1/role/a%252Fb/c/d");
+        // Exactly four slashes whatever the input: the components stay apart.
+        assert_eq!(a.as_str().matches('/').count(), 4);
+    }
+
+    #[test]
+    fn error_messages_name_the_next_step() {
+        let e = StoreError::Timeout {
+            op: "reading",
+            name: "v1/session/corp".into(),
+            waited: std::time::Duration::from_secs(30),
+            hint: "check that the keyring daemon is running",
+        };
+        let text = e.to_string();
+        assert!(text.contains("30s"), "{text}");
+        assert!(text.contains("v1/session/corp"), "{text}");
+        assert!(text.contains("check that"), "{text}");
+    }
+}

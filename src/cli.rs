@@ -20,4 +20,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run a local IAM Identity Center emulator (OIDC + portal) on 127.0.0.1.
+    DevServer(crate::commands::dev_server::DevServerArgs),
+}

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod emulator;
 pub mod secret;
 
 use std::io::Write;

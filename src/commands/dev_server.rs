@@ -61,6 +61,10 @@ pub struct DevServerArgs {
     #[arg(long)]
     pub no_interval: bool,
 
+    /// Answer SlowDownException to polls that come sooner than the interval.
+    #[arg(long)]
+    pub enforce_interval: bool,
+
     /// Issue no refresh tokens.
     #[arg(long)]
     pub no_refresh_token: bool,
@@ -131,6 +135,7 @@ impl DevServerArgs {
             registration_ttl_secs: self.registration_ttl,
             device_code_ttl_secs: self.device_code_ttl,
             poll_interval_secs: (!self.no_interval).then_some(self.interval),
+            enforce_poll_interval: self.enforce_interval,
             access_key_prefix: self.access_key_prefix.clone(),
             omit_session_token: self.omit_session_token,
             secret_marker: self.marker.clone(),
@@ -157,7 +162,7 @@ pub fn run(args: DevServerArgs, err: &mut impl Write) -> anyhow::Result<ExitCode
 fn approval_summary(config: &EmulatorConfig) -> String {
     match config.approval {
         Approval::Auto { after_polls: 0 } => "approved on the first poll".into(),
-        Approval::Auto { after_polls } => format!("approved after {after_polls} poll(s)"),
+        Approval::Auto { after_polls } => format!("approved on poll {}", after_polls + 1),
         Approval::Manual => "approved only on the device page".into(),
         Approval::Deny => "always denied".into(),
     }
@@ -233,6 +238,7 @@ mod tests {
             "--credential-ttl",
             "900",
             "--no-interval",
+            "--enforce-interval",
             "--refresh-rotation",
             "omit",
             "--access-key-prefix",
@@ -245,6 +251,7 @@ mod tests {
         assert_eq!(config.access_token_ttl_secs, 60);
         assert_eq!(config.role_credential_ttl_secs, 900);
         assert_eq!(config.poll_interval_secs, None);
+        assert!(config.enforce_poll_interval);
         assert_eq!(config.refresh_rotation, RefreshRotation::Omit);
         assert_eq!(config.access_key_prefix, "AKIA");
         assert_eq!(config.approval, Approval::Manual);
@@ -264,13 +271,7 @@ mod tests {
     #[test]
     fn banner_starts_with_the_address_and_names_the_variables() {
         let mut out = Vec::new();
-        write_banner(
-            &mut out,
-            "http://127.0.0.1:4321",
-            3,
-            "approved after 1 poll(s)",
-        )
-        .unwrap();
+        write_banner(&mut out, "http://127.0.0.1:4321", 3, "approved on poll 2").unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(
             text.lines().next(),

@@ -13,6 +13,10 @@ pub const DEFAULT_REGISTRATION_TTL_SECS: u64 = 90 * 24 * 3600;
 pub const DEFAULT_DEVICE_CODE_TTL_SECS: u64 = 600;
 /// `interval` of a device authorization in seconds.
 pub const DEFAULT_POLL_INTERVAL_SECS: u64 = 1;
+/// The interval clients assume when `interval` is absent (the AWS CLI's).
+pub const CLIENT_DEFAULT_INTERVAL_SECS: u64 = 5;
+/// What each SlowDownException adds to the interval (RFC 8628 §3.5).
+pub const SLOW_DOWN_STEP_SECS: u64 = 5;
 /// Page size of ListAccounts and ListAccountRoles when `max_result` is absent.
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 /// The largest `max_result` the portal accepts.
@@ -43,6 +47,10 @@ pub struct EmulatorConfig {
     pub device_code_ttl_secs: u64,
     /// `interval` of device authorizations; `None` omits it from responses.
     pub poll_interval_secs: Option<u64>,
+    /// Answer SlowDownException to a poll that comes sooner than the
+    /// interval after the previous one (5 s when `interval` is omitted);
+    /// every SlowDown adds 5 s to the interval of that device code.
+    pub enforce_poll_interval: bool,
     /// First four characters of issued access key IDs (`ASIA`; `AKIA` makes
     /// the emulator hand out what looks like a long-lived key).
     pub access_key_prefix: String,
@@ -69,6 +77,7 @@ impl Default for EmulatorConfig {
             registration_ttl_secs: DEFAULT_REGISTRATION_TTL_SECS,
             device_code_ttl_secs: DEFAULT_DEVICE_CODE_TTL_SECS,
             poll_interval_secs: Some(DEFAULT_POLL_INTERVAL_SECS),
+            enforce_poll_interval: false,
             access_key_prefix: "ASIA".to_string(),
             omit_session_token: false,
             secret_marker: DEFAULT_SECRET_MARKER.to_string(),
@@ -128,6 +137,7 @@ impl EmulatorConfig {
             registration_ttl_secs,
             device_code_ttl_secs,
             poll_interval_secs,
+            enforce_poll_interval,
             access_key_prefix,
             omit_session_token,
             secret_marker,
@@ -143,6 +153,7 @@ impl EmulatorConfig {
         set(&mut next.registration_ttl_secs, registration_ttl_secs);
         set(&mut next.device_code_ttl_secs, device_code_ttl_secs);
         set(&mut next.poll_interval_secs, poll_interval_secs);
+        set(&mut next.enforce_poll_interval, enforce_poll_interval);
         set(&mut next.access_key_prefix, access_key_prefix);
         set(&mut next.omit_session_token, omit_session_token);
         set(&mut next.secret_marker, secret_marker);
@@ -189,6 +200,8 @@ pub struct ConfigPatch {
         skip_serializing_if = "Option::is_none"
     )]
     pub poll_interval_secs: Option<Option<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_poll_interval: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_key_prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -361,8 +361,8 @@ fn control_error(message: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn control_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(body).map_err(|e| control_error(format!("invalid JSON: {e}")))
+fn control_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 async fn control_stats(State(app): State<App>) -> Response {
@@ -381,7 +381,7 @@ async fn control_faults(State(app): State<App>) -> Response {
 async fn control_add_faults(State(app): State<App>, body: Bytes) -> Response {
     let value: serde_json::Value = match control_body(&body) {
         Ok(value) => value,
-        Err(response) => return response,
+        Err(message) => return control_error(message),
     };
     let faults: Result<Vec<Fault>, _> = if value.is_array() {
         serde_json::from_value(value)
@@ -423,7 +423,7 @@ async fn control_config(State(app): State<App>) -> Response {
 async fn control_patch_config(State(app): State<App>, body: Bytes) -> Response {
     let patch: ConfigPatch = match control_body(&body) {
         Ok(patch) => patch,
-        Err(response) => return response,
+        Err(message) => return control_error(message),
     };
     let mut inner = app.lock();
     let mut config = inner.config.clone();
@@ -443,7 +443,7 @@ struct ClockRequest {
 async fn control_clock(State(app): State<App>, body: Bytes) -> Response {
     let request: ClockRequest = match control_body(&body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(message) => return control_error(message),
     };
     let now_ms = app.lock().advance_clock(request.advance_secs);
     axum::Json(serde_json::json!({ "nowMs": now_ms })).into_response()
@@ -458,7 +458,7 @@ struct UserCodeRequest {
 async fn decide(app: &App, body: &Bytes, approve: bool) -> Response {
     let request: UserCodeRequest = match control_body(body) {
         Ok(request) => request,
-        Err(response) => return response,
+        Err(message) => return control_error(message),
     };
     if app.lock().decide_user_code(&request.user_code, approve) {
         axum::Json(serde_json::json!({})).into_response()

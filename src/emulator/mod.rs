@@ -69,7 +69,8 @@
 //!   {"mode": "deny"}}`, `{"approval": {"mode": "manual"}}`,
 //!   `{"pollScript": ["pending", "slowDown", "pending", "success"]}`,
 //!   `{"accessTokenTtlSecs": 5}`, `{"pollIntervalSecs": null}` (omit
-//!   `interval`), `{"refreshRotation": "rotate" | "omit" | "same"}`,
+//!   `interval`), `{"enforcePollInterval": true}` (SlowDownException for
+//!   polls sooner than the interval, which grows 5 s with each), `{"refreshRotation": "rotate" | "omit" | "same"}`,
 //!   `{"refreshTokens": "always" | "whenScoped" | "never"}`,
 //!   `{"accessKeyPrefix": "AKIA"}`, `{"omitSessionToken": true}`,
 //!   `{"accounts": [{"accountId": "…", "accountName": "…", "emailAddress":
@@ -83,7 +84,8 @@
 //!   page would; 404 if none is pending with that code.
 //!
 //! In-process users get the same controls as methods on
-//! [`RunningEmulator`].
+//! [`RunningEmulator`]: [`start`] on a tokio runtime, [`start_in_background`]
+//! without one, [`run_until_ctrl_c`] for the command line.
 
 mod config;
 mod error;
@@ -180,6 +182,56 @@ pub fn run_until_ctrl_c(
         tokio::signal::ctrl_c().await?;
         emulator.shutdown().await
     })
+}
+
+/// An emulator on its own runtime and threads, for callers without a tokio
+/// runtime (synchronous tests, a harness running the `keyless` binary).
+/// It dereferences to [`RunningEmulator`] for the controls, and stops when
+/// dropped.
+pub struct BackgroundEmulator {
+    emulator: Option<RunningEmulator>,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// Starts the emulator on a runtime of its own; see [`BackgroundEmulator`].
+pub fn start_in_background(config: EmulatorConfig, port: u16) -> io::Result<BackgroundEmulator> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("keyless-emulator")
+        .enable_all()
+        .build()?;
+    let emulator = runtime.block_on(start(config, port))?;
+    Ok(BackgroundEmulator {
+        emulator: Some(emulator),
+        runtime: Some(runtime),
+    })
+}
+
+impl std::ops::Deref for BackgroundEmulator {
+    type Target = RunningEmulator;
+
+    fn deref(&self) -> &RunningEmulator {
+        // Both fields are `Some` until `drop`.
+        self.emulator
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("taken only in drop"))
+    }
+}
+
+impl Drop for BackgroundEmulator {
+    fn drop(&mut self) {
+        let (Some(emulator), Some(runtime)) = (self.emulator.take(), self.runtime.take()) else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Blocking inside another runtime is not allowed: stop without waiting.
+            drop(emulator);
+            runtime.shutdown_background();
+        } else {
+            let _ = runtime.block_on(emulator.shutdown());
+            runtime.shutdown_timeout(SHUTDOWN_GRACE);
+        }
+    }
 }
 
 impl RunningEmulator {

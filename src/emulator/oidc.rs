@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{Approval, PollAnswer, RefreshRotation, RefreshTokens};
+use super::config::{
+    Approval, CLIENT_DEFAULT_INTERVAL_SECS, PollAnswer, RefreshRotation, RefreshTokens,
+    SLOW_DOWN_STEP_SECS,
+};
 use super::error::{ApiError, ErrorKind};
 use super::issue::{self, IssuedSecret};
 use super::state::{
@@ -141,6 +144,13 @@ pub fn start_device_authorization(
         state: DeviceState::Pending,
         polls: 0,
         script: config.poll_script.iter().copied().collect(),
+        last_poll_ms: None,
+        interval_ms: secs(
+            config
+                .poll_interval_secs
+                .unwrap_or(CLIENT_DEFAULT_INTERVAL_SECS),
+        )
+        .saturating_mul(1000),
     };
     let response = StartDeviceAuthorizationResponse {
         device_code: device_code.clone(),
@@ -244,6 +254,7 @@ fn poll_device(
 ) -> Result<CreateTokenResponse, ApiError> {
     let now = inner.now_ms();
     let approval = inner.config.approval;
+    let enforce_interval = inner.config.enforce_poll_interval;
     let Some(device) = inner
         .devices
         .get_mut(device_code)
@@ -259,20 +270,31 @@ fn poll_device(
     }
     let polls_before = device.polls;
     device.polls = device.polls.saturating_add(1);
-    let answer = device
-        .script
-        .pop_front()
-        .unwrap_or(match (device.state, approval) {
+    let too_soon = device
+        .last_poll_ms
+        .is_some_and(|last| now.saturating_sub(last) < device.interval_ms);
+    device.last_poll_ms = Some(now);
+    let answer = if enforce_interval && too_soon {
+        PollAnswer::SlowDown
+    } else if let Some(scripted) = device.script.pop_front() {
+        scripted
+    } else {
+        match (device.state, approval) {
             (DeviceState::Approved, _) => PollAnswer::Success,
             (DeviceState::Denied, _) | (_, Approval::Deny) => PollAnswer::Denied,
             (_, Approval::Auto { after_polls }) if polls_before >= after_polls => {
                 PollAnswer::Success
             }
             _ => PollAnswer::Pending,
-        });
+        }
+    };
     match answer {
         PollAnswer::Pending => Err(ApiError::of(ErrorKind::AuthorizationPending)),
-        PollAnswer::SlowDown => Err(ApiError::of(ErrorKind::SlowDown)),
+        PollAnswer::SlowDown => {
+            let step = secs(SLOW_DOWN_STEP_SECS).saturating_mul(1000);
+            device.interval_ms = device.interval_ms.saturating_add(step);
+            Err(ApiError::of(ErrorKind::SlowDown))
+        }
         PollAnswer::Expired => Err(ApiError::of(ErrorKind::ExpiredToken)),
         PollAnswer::Denied => Err(ApiError::of(ErrorKind::AccessDenied)),
         PollAnswer::Success => {

@@ -238,6 +238,10 @@ pub struct DeviceAuthorization {
     pub state: DeviceState,
     pub polls: u32,
     pub script: VecDeque<PollAnswer>,
+    /// When the last poll came, in emulated epoch-ms.
+    pub last_poll_ms: Option<i64>,
+    /// The interval this device code requires, raised by each SlowDown.
+    pub interval_ms: i64,
 }
 
 #[derive(Debug)]

@@ -53,7 +53,10 @@ async fn device_login_then_portal_calls_through_the_sdk() {
         .await
         .unwrap();
     let user_code = auth.user_code().unwrap();
-    assert_eq!(auth.verification_uri(), Some(format!("{url}/device").as_str()));
+    assert_eq!(
+        auth.verification_uri(),
+        Some(format!("{url}/device").as_str())
+    );
     assert_eq!(
         auth.verification_uri_complete(),
         Some(format!("{url}/device?user_code={user_code}").as_str())
@@ -125,7 +128,11 @@ async fn device_login_then_portal_calls_through_the_sdk() {
         .unwrap();
     let names: Vec<&str> = roles.iter().filter_map(|r| r.role_name()).collect();
     assert_eq!(names, ["AdministratorAccess", "ReadOnly"]);
-    assert!(roles.iter().all(|r| r.account_id() == Some(account.as_str())));
+    assert!(
+        roles
+            .iter()
+            .all(|r| r.account_id() == Some(account.as_str()))
+    );
 
     // GetRoleCredentials: ASIA key that decodes to the account.
     let creds = sso
@@ -374,7 +381,10 @@ async fn wrong_secret_and_expired_registration_are_invalid_client() {
         .unwrap_err()
         .into_service_error();
     assert!(
-        matches!(err, StartDeviceAuthorizationError::InvalidClientException(_)),
+        matches!(
+            err,
+            StartDeviceAuthorizationError::InvalidClientException(_)
+        ),
         "{err:?}"
     );
 
@@ -395,7 +405,9 @@ async fn bad_refresh_token_is_invalid_grant() {
     let emu = emulator(approve_at_once()).await;
     let oidc = oidc_client(&emu.url(), None);
     let first = login(&oidc).await;
-    let err = refresh(&oidc, &first.reg, "aorNOTATOKEN").await.unwrap_err();
+    let err = refresh(&oidc, &first.reg, "aorNOTATOKEN")
+        .await
+        .unwrap_err();
     assert!(matches!(err, CreateTokenError::InvalidGrantException(_)));
     let other = register(&oidc).await;
     let stolen = first.refresh_token.as_deref().unwrap();
@@ -416,7 +428,9 @@ async fn forced_invalid_grant_hits_only_the_next_refresh() {
     .unwrap();
     let first = login(&oidc).await; // a device-code grant: unaffected
     let refresh_token = first.refresh_token.unwrap();
-    let err = refresh(&oidc, &first.reg, &refresh_token).await.unwrap_err();
+    let err = refresh(&oidc, &first.reg, &refresh_token)
+        .await
+        .unwrap_err();
     assert!(matches!(err, CreateTokenError::InvalidGrantException(_)));
     assert!(refresh(&oidc, &first.reg, &refresh_token).await.is_ok());
 }
@@ -505,7 +519,8 @@ async fn throttling_and_server_errors_surface_when_retries_are_off() {
     let sso = sso_client(&emu.url(), None);
     let token = login(&oidc).await.access_token;
 
-    emu.inject(Fault::throttle(Operation::ListAccounts)).unwrap();
+    emu.inject(Fault::throttle(Operation::ListAccounts))
+        .unwrap();
     let err = sso
         .list_accounts()
         .access_token(&token)
@@ -518,7 +533,8 @@ async fn throttling_and_server_errors_surface_when_retries_are_off() {
         "{err:?}"
     );
 
-    emu.inject(Fault::internal(Operation::RegisterClient)).unwrap();
+    emu.inject(Fault::internal(Operation::RegisterClient))
+        .unwrap();
     let err = oidc
         .register_client()
         .client_name("x")
@@ -555,8 +571,10 @@ async fn sdk_standard_retries_ride_over_transient_faults() {
         .with_initial_backoff(Duration::from_millis(5));
     let sso = sso_client(&emu.url(), Some(retry));
     let token = login(&oidc).await.access_token;
-    emu.inject(Fault::internal(Operation::ListAccounts)).unwrap();
-    emu.inject(Fault::throttle(Operation::ListAccounts)).unwrap();
+    emu.inject(Fault::internal(Operation::ListAccounts))
+        .unwrap();
+    emu.inject(Fault::throttle(Operation::ListAccounts))
+        .unwrap();
     let out = sso
         .list_accounts()
         .access_token(&token)
@@ -614,4 +632,32 @@ async fn akia_prefix_and_missing_session_token_are_served_when_asked() {
     assert!(key_id.starts_with("AKIA"), "{key_id}");
     assert_eq!(account_of_key_id(key_id).as_deref(), Some("444455556666"));
     assert_eq!(creds.session_token(), None);
+}
+
+#[tokio::test]
+async fn polling_faster_than_the_interval_is_slowed_down_when_enforced() {
+    let emu = emulator(EmulatorConfig {
+        approval: Approval::Manual,
+        enforce_poll_interval: true,
+        poll_interval_secs: Some(1),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let oidc = oidc_client(&emu.url(), None);
+    let reg = register(&oidc).await;
+    let device_code = start_device(&oidc, &reg).await;
+    let answer = async |advance: i64| {
+        emu.advance_clock(advance);
+        match poll(&oidc, &reg, &device_code).await {
+            Err(CreateTokenError::AuthorizationPendingException(_)) => "pending",
+            Err(CreateTokenError::SlowDownException(_)) => "slow_down",
+            other => panic!("unexpected answer {other:?}"),
+        }
+    };
+    assert_eq!(answer(0).await, "pending");
+    assert_eq!(answer(0).await, "slow_down"); // the interval is now 6 s
+    assert_eq!(answer(2).await, "slow_down"); // 2 < 6; now 11 s
+    assert_eq!(answer(11).await, "pending");
+    assert_eq!(answer(10).await, "slow_down");
+    assert_eq!(answer(16).await, "pending");
 }

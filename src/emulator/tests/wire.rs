@@ -268,7 +268,10 @@ async fn pages_use_max_result_and_the_last_page_omits_next_token() {
     .await
     .json();
     assert_eq!(last["accountList"].as_array().unwrap().len(), 50);
-    assert!(last.as_object().unwrap().get("nextToken").is_none(), "{last}");
+    assert!(
+        last.as_object().unwrap().get("nextToken").is_none(),
+        "{last}"
+    );
     let account = &last["accountList"][0];
     assert_eq!(account["accountName"], "account-0201");
     assert_eq!(account["emailAddress"], "aws+account-0201@example.com");
@@ -412,7 +415,12 @@ async fn malformed_requests_are_invalid_request_not_crashes() {
             body,
         )
         .await;
-        assert_eq!(resp.status, 400, "{path} {:?}", String::from_utf8_lossy(body));
+        assert_eq!(
+            resp.status,
+            400,
+            "{path} {:?}",
+            String::from_utf8_lossy(body)
+        );
         assert!(
             resp.header("x-amzn-ErrorType")
                 .unwrap()
@@ -510,7 +518,11 @@ async fn device_page_approves_and_escapes_what_it_shows() {
 
     let page = raw(addr, "GET", target, &[], b"").await;
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(page.text().contains(auth["userCode"].as_str().unwrap()));
     assert!(page.text().contains("approved"));
     assert_eq!(post_json(addr, "/token", &poll_body).await.status, 200);
@@ -564,12 +576,8 @@ async fn control_endpoints_drive_faults_config_clock_and_reset() {
     assert_eq!(bad.status, 400);
     assert!(bad.json()["message"].as_str().unwrap().contains("error"));
 
-    let stats: Stats = serde_json::from_value(
-        raw(addr, "GET", "/_keyless/stats", &[], b"")
-            .await
-            .json(),
-    )
-    .unwrap();
+    let stats: Stats =
+        serde_json::from_value(raw(addr, "GET", "/_keyless/stats", &[], b"").await.json()).unwrap();
     let register = &stats.operations[&Operation::RegisterClient];
     assert_eq!(register.calls, 4);
     assert_eq!(register.ok, 1);
@@ -602,22 +610,24 @@ async fn control_endpoints_drive_faults_config_clock_and_reset() {
         &json!({"clientId": client_id, "clientSecret": client_secret, "startUrl": START_URL}),
     )
     .await;
-    assert_eq!(resp.status, 401, "the registration expired on the emulated clock");
+    assert_eq!(
+        resp.status, 401,
+        "the registration expired on the emulated clock"
+    );
 
     assert_eq!(
         raw(addr, "POST", "/_keyless/reset", &[], b"").await.status,
         200
     );
-    let stats: Stats = serde_json::from_value(
-        raw(addr, "GET", "/_keyless/stats", &[], b"")
-            .await
-            .json(),
-    )
-    .unwrap();
+    let stats: Stats =
+        serde_json::from_value(raw(addr, "GET", "/_keyless/stats", &[], b"").await.json()).unwrap();
     assert_eq!(stats.calls(Operation::RegisterClient), 0);
     assert_eq!(stats.registrations, 0);
     let config = raw(addr, "GET", "/_keyless/config", &[], b"").await.json();
-    assert_eq!(config["pollIntervalSecs"], 1, "reset restores the start config");
+    assert_eq!(
+        config["pollIntervalSecs"], 1,
+        "reset restores the start config"
+    );
 }
 
 #[tokio::test]
@@ -699,4 +709,25 @@ async fn thousands_of_accounts_page_quickly() {
         "50 pages took {:?}",
         started.elapsed()
     );
+}
+
+#[test]
+fn background_emulator_serves_without_a_caller_runtime() {
+    use std::io::{Read, Write};
+    let emu = super::super::start_in_background(EmulatorConfig::default(), 0).unwrap();
+    let addr = emu.addr();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /_keyless/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    emu.inject(super::super::Fault::internal(Operation::Logout))
+        .unwrap();
+    assert_eq!(emu.stats().pending_faults, 1);
+    drop(emu);
+    assert!(std::net::TcpStream::connect(addr).is_err());
 }

@@ -37,6 +37,8 @@ pub enum ErrorKind {
     InvalidScope,
     #[serde(rename = "InvalidClientMetadataException")]
     InvalidClientMetadata,
+    #[serde(rename = "InvalidRedirectUriException")]
+    InvalidRedirectUri,
     #[serde(rename = "InternalServerException")]
     InternalServer,
     #[serde(rename = "TooManyRequestsException")]
@@ -67,6 +69,7 @@ impl ErrorKind {
             InvalidRequest => "InvalidRequestException",
             InvalidScope => "InvalidScopeException",
             InvalidClientMetadata => "InvalidClientMetadataException",
+            InvalidRedirectUri => "InvalidRedirectUriException",
             InternalServer => "InternalServerException",
             TooManyRequests => "TooManyRequestsException",
             Unauthorized => "UnauthorizedException",
@@ -102,6 +105,7 @@ impl ErrorKind {
             UnsupportedGrantType => "unsupported_grant_type",
             InvalidScope => "invalid_scope",
             InvalidClientMetadata => "invalid_client_metadata",
+            InvalidRedirectUri => "invalid_redirect_uri",
             InternalServer => "server_error",
             TooManyRequests => "too_many_requests",
             InvalidRequest | Unauthorized | Forbidden | ResourceNotFound | UnknownOperation => {
@@ -124,6 +128,7 @@ impl ErrorKind {
             InvalidRequest => "Invalid request",
             InvalidScope => "Invalid scope provided",
             InvalidClientMetadata => "Invalid client metadata",
+            InvalidRedirectUri => "Invalid redirect URI",
             InternalServer => "Internal server error",
             TooManyRequests => "Too many requests",
             Unauthorized => "Session token not found or invalid",

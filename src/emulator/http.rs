@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::authorize;
 use super::config::{Approval, ConfigPatch, EmulatorConfig};
 use super::error::{ApiError, ErrorKind};
 use super::issue;
@@ -60,6 +61,7 @@ pub fn router(shared: App) -> Router {
         .route("/logout", post(logout))
         .route("/", get(index_page))
         .route("/device", get(device_page))
+        .route("/authorize", get(authorize_page))
         .route("/_keyless/stats", get(control_stats))
         .route("/_keyless/reset", post(control_reset))
         .route(
@@ -347,6 +349,47 @@ async fn device_page(
             &format!("<p>The sign-in with code <code>{shown}</code> was denied.</p>"),
         )
         .into_response()
+    }
+}
+
+/// The PKCE authorize endpoint: redirects the browser back to the client's
+/// loopback listener with a code, or asks first in manual approval mode.
+async fn authorize_page(
+    State(app): State<App>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Response {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let outcome = authorize::authorize(&mut app.lock(), &query);
+    match outcome {
+        authorize::Outcome::Redirect(target) => match HeaderValue::from_str(&target) {
+            Ok(location) => (StatusCode::FOUND, [(header::LOCATION, location)]).into_response(),
+            Err(_) => (
+                StatusCode::BAD_REQUEST,
+                page("Sign-in refused", "<p>The redirect URI is not usable.</p>"),
+            )
+                .into_response(),
+        },
+        authorize::Outcome::Ask {
+            approve_url,
+            deny_url,
+        } => page(
+            "Allow access?",
+            &format!(
+                "<p>An application asks to sign in to this emulator.</p>\
+                 <p><a href=\"{}\">Allow</a> &nbsp; <a href=\"{}\">Deny</a></p>",
+                html_escape(&approve_url),
+                html_escape(&deny_url)
+            ),
+        )
+        .into_response(),
+        authorize::Outcome::Refuse(reason) => (
+            StatusCode::BAD_REQUEST,
+            page(
+                "Sign-in refused",
+                &format!("<p>{}</p>", html_escape(&reason)),
+            ),
+        )
+            .into_response(),
     }
 }
 

@@ -16,12 +16,19 @@
 //! |---|---|
 //! | `POST /client/register` | RegisterClient |
 //! | `POST /device_authorization` | StartDeviceAuthorization |
-//! | `POST /token` | CreateToken (device-code and refresh-token grants) |
+//! | `POST /token` | CreateToken (device-code, refresh-token and authorization-code grants) |
 //! | `GET /federation/credentials` | GetRoleCredentials |
 //! | `GET /assignment/accounts` | ListAccounts |
 //! | `GET /assignment/roles` | ListAccountRoles |
 //! | `POST /logout` | Logout (ends the session: its access and refresh tokens) |
 //! | `GET /device?user_code=ABCD-EFGH` | the `verificationUri` page: approves the code (`&action=deny` denies it) |
+//! | `GET /authorize?response_type=code&client_id=…&redirect_uri=…&state=…&code_challenge_method=S256&code_challenge=…` | the PKCE browser endpoint (IDENTITY-CENTER.md §7): 302 to `redirect_uri?code=…&state=…`, or `?error=access_denied…` when denying; in manual mode a page with Allow/Deny links first |
+//!
+//! Authorization codes live as long as device codes, are single-use, and
+//! are redeemed only with the same `redirectUri` and a `codeVerifier` whose
+//! S256 hash is the challenge. A loopback redirect URI registered without a
+//! port matches any port (RFC 8252). An unregistered redirect URI gets an
+//! error page, never a redirect.
 //!
 //! Unknown or wrong-client device codes and bad, rotated or logged-out
 //! refresh tokens give InvalidGrantException; a wrong client secret or an
@@ -87,6 +94,7 @@
 //! [`RunningEmulator`]: [`start`] on a tokio runtime, [`start_in_background`]
 //! without one, [`run_until_ctrl_c`] for the command line.
 
+mod authorize;
 mod config;
 mod error;
 mod http;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::authorize;
 use super::config::{
     Approval, CLIENT_DEFAULT_INTERVAL_SECS, PollAnswer, RefreshRotation, RefreshTokens,
     SLOW_DOWN_STEP_SECS,
@@ -31,6 +32,8 @@ pub struct RegisterClientRequest {
     #[serde(default)]
     scopes: Vec<String>,
     grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -72,6 +75,27 @@ pub fn register_client(
             format!("Unsupported grant type: {unknown}"),
         ));
     }
+    if let Some(bad) = req
+        .redirect_uris
+        .iter()
+        .find(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+    {
+        return Err(ApiError::new(
+            ErrorKind::InvalidRedirectUri,
+            format!("Invalid redirect URI: {bad}"),
+        ));
+    }
+    let wants_codes = req
+        .grant_types
+        .iter()
+        .flatten()
+        .any(|g| g == GRANT_AUTHORIZATION_CODE);
+    if wants_codes && req.redirect_uris.is_empty() {
+        return Err(ApiError::new(
+            ErrorKind::InvalidRedirectUri,
+            "redirectUris are required for the authorization_code grant",
+        ));
+    }
     let now = inner.now_s();
     let expires_at_s = now.saturating_add(secs(inner.config.registration_ttl_secs));
     let client_id = issue::client_id();
@@ -89,6 +113,7 @@ pub fn register_client(
             expires_at_s,
             scopes: req.scopes,
             grant_types: req.grant_types,
+            redirect_uris: req.redirect_uris,
         },
     );
     Ok(response)
@@ -172,6 +197,9 @@ pub struct CreateTokenRequest {
     pub grant_type: Option<String>,
     device_code: Option<String>,
     refresh_token: Option<Secret<String>>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    code_verifier: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -213,10 +241,19 @@ pub fn create_token(
             Some(token) => refresh(inner, &client_id, token),
             None => Err(ApiError::invalid_request("refreshToken is required")),
         },
-        _ => Err(ApiError::new(
-            ErrorKind::UnsupportedGrantType,
-            "This emulator does not support the authorization_code grant",
-        )),
+        GRANT_AUTHORIZATION_CODE => {
+            authorize::redeem(
+                inner,
+                &client_id,
+                req.code,
+                req.redirect_uri,
+                req.code_verifier,
+            )?;
+            let session = inner.new_session();
+            let refresh = wants_refresh_token(inner, &client_id);
+            Ok(issue_tokens(inner, &client_id, session, refresh))
+        }
+        _ => Err(ApiError::of(ErrorKind::UnsupportedGrantType)),
     }
 }
 

@@ -219,6 +219,19 @@ pub struct Registration {
     pub scopes: Vec<String>,
     /// `None` when the client registered without `grantTypes`.
     pub grant_types: Option<Vec<String>>,
+    pub redirect_uris: Vec<String>,
+}
+
+/// An authorization code handed to a client's redirect URI by `/authorize`.
+#[derive(Debug)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    /// Exactly as sent to `/authorize`; CreateToken must repeat it.
+    pub redirect_uri: String,
+    pub challenge: String,
+    /// `code_challenge_method=S256` (otherwise `plain`).
+    pub s256: bool,
+    pub expires_at_ms: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -265,6 +278,7 @@ pub struct Inner {
     clock_offset_ms: i64,
     pub registrations: HashMap<String, Registration>,
     pub devices: HashMap<String, DeviceAuthorization>,
+    pub authorization_codes: HashMap<String, AuthorizationCode>,
     pub access_tokens: HashMap<IssuedSecret, AccessRecord>,
     pub refresh_tokens: HashMap<IssuedSecret, RefreshRecord>,
     next_session: u64,
@@ -286,6 +300,7 @@ impl Inner {
             clock_offset_ms: 0,
             registrations: HashMap::new(),
             devices: HashMap::new(),
+            authorization_codes: HashMap::new(),
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             next_session: 1,
@@ -419,6 +434,8 @@ impl Inner {
         self.access_tokens.retain(|_, t| t.expires_at_ms > now);
         self.devices
             .retain(|_, d| d.expires_at_ms.saturating_add(EXPIRED_DEVICE_GRACE_MS) > now);
+        self.authorization_codes
+            .retain(|_, c| c.expires_at_ms.saturating_add(EXPIRED_DEVICE_GRACE_MS) > now);
     }
 
     /// Ends a session: its access and refresh tokens stop working.
@@ -586,6 +603,7 @@ mod tests {
                 expires_at_s: 0,
                 scopes: vec![],
                 grant_types: None,
+                redirect_uris: vec![],
             },
         );
         inner.access_tokens.insert(

@@ -661,3 +661,216 @@ async fn polling_faster_than_the_interval_is_slowed_down_when_enforced() {
     assert_eq!(answer(10).await, "slow_down");
     assert_eq!(answer(16).await, "pending");
 }
+
+mod pkce {
+    use super::super::super::authorize::percent_encode;
+    use super::*;
+
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const REDIRECT: &str = "http://127.0.0.1:44465/oauth/callback";
+
+    async fn register_pkce(oidc: &aws_sdk_ssooidc::Client) -> Registration {
+        let out = oidc
+            .register_client()
+            .client_name("botocore-client-my-sso")
+            .client_type("public")
+            .grant_types("authorization_code")
+            .grant_types("refresh_token")
+            .redirect_uris("http://127.0.0.1/oauth/callback")
+            .issuer_url(START_URL)
+            .scopes("sso:account:access")
+            .send()
+            .await
+            .unwrap();
+        Registration {
+            client_id: out.client_id().unwrap().into(),
+            client_secret: out.client_secret().unwrap().into(),
+        }
+    }
+
+    fn authorize_target(reg: &Registration, redirect: &str) -> String {
+        format!(
+            "/authorize?response_type=code&client_id={}&redirect_uri={}&state=st%20ate\
+             &code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess&code_challenge={CHALLENGE}",
+            percent_encode(&reg.client_id),
+            percent_encode(redirect)
+        )
+    }
+
+    /// The browser's side: GET /authorize, return the code from the redirect.
+    async fn browse(emu: &super::super::super::RunningEmulator, reg: &Registration) -> String {
+        let resp = raw(
+            emu.addr(),
+            "GET",
+            &authorize_target(reg, REDIRECT),
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(resp.status, 302, "{}", resp.text());
+        let location = resp.header("location").unwrap();
+        let query = location
+            .strip_prefix(&format!("{REDIRECT}?"))
+            .unwrap_or_else(|| panic!("redirects to the callback: {location}"));
+        assert!(query.ends_with("&state=st%20ate"), "{location}");
+        query
+            .strip_prefix("code=")
+            .and_then(|q| q.split('&').next())
+            .unwrap()
+            .to_string()
+    }
+
+    async fn redeem(
+        oidc: &aws_sdk_ssooidc::Client,
+        reg: &Registration,
+        code: &str,
+        redirect: &str,
+        verifier: &str,
+    ) -> Result<aws_sdk_ssooidc::operation::create_token::CreateTokenOutput, CreateTokenError> {
+        oidc.create_token()
+            .client_id(&reg.client_id)
+            .client_secret(&reg.client_secret)
+            .grant_type("authorization_code")
+            .code(code)
+            .redirect_uri(redirect)
+            .code_verifier(verifier)
+            .send()
+            .await
+            .map_err(|e| e.into_service_error())
+    }
+
+    #[tokio::test]
+    async fn authorization_code_login_through_the_sdk() {
+        let emu = emulator(approve_at_once()).await;
+        let oidc = oidc_client(&emu.url(), None);
+        let sso = sso_client(&emu.url(), None);
+        let reg = register_pkce(&oidc).await;
+
+        let code = browse(&emu, &reg).await;
+        let token = redeem(&oidc, &reg, &code, REDIRECT, VERIFIER)
+            .await
+            .unwrap();
+        assert!(token.refresh_token().unwrap().starts_with("aor"));
+        sso.list_accounts()
+            .access_token(token.access_token().unwrap())
+            .send()
+            .await
+            .unwrap();
+
+        let reused = redeem(&oidc, &reg, &code, REDIRECT, VERIFIER).await;
+        assert!(matches!(
+            reused,
+            Err(CreateTokenError::InvalidGrantException(_))
+        ));
+
+        let code = browse(&emu, &reg).await;
+        let wrong_verifier = redeem(&oidc, &reg, &code, REDIRECT, &VERIFIER[1..]).await;
+        assert!(matches!(
+            wrong_verifier,
+            Err(CreateTokenError::InvalidGrantException(_))
+        ));
+
+        let code = browse(&emu, &reg).await;
+        let other_port = "http://127.0.0.1:1/oauth/callback";
+        let wrong_redirect = redeem(&oidc, &reg, &code, other_port, VERIFIER).await;
+        assert!(matches!(
+            wrong_redirect,
+            Err(CreateTokenError::InvalidGrantException(_))
+        ));
+
+        let code = browse(&emu, &reg).await;
+        emu.advance_clock(601);
+        let expired = redeem(&oidc, &reg, &code, REDIRECT, VERIFIER).await;
+        assert!(
+            matches!(expired, Err(CreateTokenError::ExpiredTokenException(_))),
+            "{expired:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn authorize_refuses_unregistered_redirects_and_asks_in_manual_mode() {
+        let emu = emulator(EmulatorConfig {
+            approval: Approval::Manual,
+            ..EmulatorConfig::default()
+        })
+        .await;
+        let oidc = oidc_client(&emu.url(), None);
+        let reg = register_pkce(&oidc).await;
+
+        let evil = raw(
+            emu.addr(),
+            "GET",
+            &authorize_target(&reg, "http://evil.example:8080/oauth/callback"),
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(evil.status, 400);
+        assert!(evil.header("location").is_none());
+
+        let ask = raw(
+            emu.addr(),
+            "GET",
+            &authorize_target(&reg, REDIRECT),
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(ask.status, 200);
+        let html = ask.text();
+        let link = |action: &str| {
+            let end = html.find(&format!("action={action}")).unwrap();
+            let start = html[..end].rfind("href=\"").unwrap() + 6;
+            html[start..end + 7 + action.len()].replace("&amp;", "&")
+        };
+        let deny = raw(emu.addr(), "GET", &link("deny"), &[], b"").await;
+        assert_eq!(deny.status, 302);
+        let location = deny.header("location").unwrap();
+        assert!(location.contains("error=access_denied"), "{location}");
+        assert!(location.contains("state=st%20ate"), "{location}");
+
+        let allow = raw(emu.addr(), "GET", &link("approve"), &[], b"").await;
+        assert_eq!(allow.status, 302);
+        let location = allow.header("location").unwrap();
+        let code = location
+            .split("code=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        assert!(redeem(&oidc, &reg, code, REDIRECT, VERIFIER).await.is_ok());
+
+        // A device-flow registration may not use /authorize.
+        let device_reg = register(&oidc).await;
+        let refused = raw(
+            emu.addr(),
+            "GET",
+            &authorize_target(&device_reg, REDIRECT),
+            &[],
+            b"",
+        )
+        .await;
+        assert_eq!(refused.status, 400, "no redirect URI was registered");
+    }
+
+    #[tokio::test]
+    async fn pkce_registration_needs_redirect_uris() {
+        let emu = emulator(EmulatorConfig::default()).await;
+        let oidc = oidc_client(&emu.url(), None);
+        let err = oidc
+            .register_client()
+            .client_name("x")
+            .client_type("public")
+            .grant_types("authorization_code")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(
+            matches!(err, RegisterClientError::InvalidRedirectUriException(_)),
+            "{err:?}"
+        );
+    }
+}

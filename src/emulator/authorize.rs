@@ -12,6 +12,7 @@ use super::error::{ApiError, ErrorKind};
 use super::issue;
 use super::oidc::{GRANT_AUTHORIZATION_CODE, secs};
 use super::state::{AuthorizationCode, Inner};
+use crate::secret::Secret;
 
 /// What `/authorize` answers.
 #[derive(Debug, PartialEq, Eq)]
@@ -126,7 +127,7 @@ pub fn redeem(
     client_id: &str,
     code: Option<String>,
     redirect_uri: Option<String>,
-    code_verifier: Option<String>,
+    code_verifier: Option<Secret<String>>,
 ) -> Result<(), ApiError> {
     let (Some(code), Some(redirect_uri), Some(verifier)) = (code, redirect_uri, code_verifier)
     else {
@@ -153,9 +154,9 @@ pub fn redeem(
         ));
     }
     let expected = if record.s256 {
-        BASE64URL_NOPAD.encode(&Sha256::digest(verifier.as_bytes()))
+        BASE64URL_NOPAD.encode(&Sha256::digest(verifier.expose().as_bytes()))
     } else {
-        verifier
+        verifier.expose().clone()
     };
     if record.redirect_uri != redirect_uri || record.challenge != expected {
         return Err(invalid());

@@ -95,8 +95,14 @@ fn json<T: Serialize>(value: &T) -> Result<Reply, ApiError> {
 
 fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
     let body = body.map_err(|e| ApiError::invalid_request(format!("unreadable body: {e}")))?;
+    // The position only: serde's message can quote the value, which may be
+    // a secret sent in the wrong field.
     serde_json::from_slice(&body).map_err(|e| {
-        ApiError::invalid_request(format!("request body is not the expected JSON: {e}"))
+        ApiError::invalid_request(format!(
+            "request body is not the expected JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ))
     })
 }
 
@@ -105,7 +111,7 @@ fn parse_query(
 ) -> Result<portal::Query, ApiError> {
     query
         .map(|Query(q)| q)
-        .map_err(|e| ApiError::invalid_request(format!("invalid query string: {e}")))
+        .map_err(|_| ApiError::invalid_request("invalid query string"))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<Secret<String>> {

@@ -199,7 +199,7 @@ pub struct CreateTokenRequest {
     refresh_token: Option<Secret<String>>,
     code: Option<String>,
     redirect_uri: Option<String>,
-    code_verifier: Option<String>,
+    code_verifier: Option<Secret<String>>,
 }
 
 #[derive(Debug, Serialize)]

@@ -432,6 +432,17 @@ async fn malformed_requests_are_invalid_request_not_crashes() {
     let resp = post_json(
         addr,
         "/client/register",
+        &json!({"clientName": "x", "clientType": "public", "scopes": "SENTINELecho"}),
+    )
+    .await;
+    assert_eq!(resp.status, 400);
+    assert!(
+        !resp.text().contains("SENTINELecho"),
+        "errors never echo a value"
+    );
+    let resp = post_json(
+        addr,
+        "/client/register",
         &json!({"clientName": "x", "clientType": "confidential"}),
     )
     .await;

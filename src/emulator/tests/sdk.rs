@@ -874,3 +874,92 @@ mod pkce {
         );
     }
 }
+
+fn create_token_variant(err: &CreateTokenError) -> &'static str {
+    use CreateTokenError as E;
+    match err {
+        E::AccessDeniedException(_) => "AccessDeniedException",
+        E::AuthorizationPendingException(_) => "AuthorizationPendingException",
+        E::ExpiredTokenException(_) => "ExpiredTokenException",
+        E::InternalServerException(_) => "InternalServerException",
+        E::InvalidClientException(_) => "InvalidClientException",
+        E::InvalidGrantException(_) => "InvalidGrantException",
+        E::InvalidRequestException(_) => "InvalidRequestException",
+        E::InvalidScopeException(_) => "InvalidScopeException",
+        E::SlowDownException(_) => "SlowDownException",
+        E::UnauthorizedClientException(_) => "UnauthorizedClientException",
+        E::UnsupportedGrantTypeException(_) => "UnsupportedGrantTypeException",
+        _ => "unmodeled",
+    }
+}
+
+fn list_accounts_variant(err: &ListAccountsError) -> &'static str {
+    use ListAccountsError as E;
+    match err {
+        E::InvalidRequestException(_) => "InvalidRequestException",
+        E::ResourceNotFoundException(_) => "ResourceNotFoundException",
+        E::TooManyRequestsException(_) => "TooManyRequestsException",
+        E::UnauthorizedException(_) => "UnauthorizedException",
+        _ => "unmodeled",
+    }
+}
+
+#[tokio::test]
+async fn every_injected_error_is_its_typed_sdk_error() {
+    let emu = emulator(EmulatorConfig {
+        approval: Approval::Manual,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let oidc = oidc_client(&emu.url(), None);
+    let sso = sso_client(&emu.url(), None);
+    let reg = register(&oidc).await;
+    let device_code = start_device(&oidc, &reg).await;
+    for kind in [
+        ErrorKind::AccessDenied,
+        ErrorKind::AuthorizationPending,
+        ErrorKind::ExpiredToken,
+        ErrorKind::InternalServer,
+        ErrorKind::InvalidClient,
+        ErrorKind::InvalidGrant,
+        ErrorKind::InvalidRequest,
+        ErrorKind::InvalidScope,
+        ErrorKind::SlowDown,
+        ErrorKind::UnauthorizedClient,
+        ErrorKind::UnsupportedGrantType,
+    ] {
+        emu.inject(Fault::error(Operation::CreateToken, kind))
+            .unwrap();
+        let err = poll(&oidc, &reg, &device_code).await.unwrap_err();
+        assert_eq!(create_token_variant(&err), kind.name());
+    }
+    for kind in [
+        ErrorKind::InvalidRequest,
+        ErrorKind::ResourceNotFound,
+        ErrorKind::TooManyRequests,
+        ErrorKind::Unauthorized,
+    ] {
+        emu.inject(Fault::error(Operation::ListAccounts, kind))
+            .unwrap();
+        let err = sso
+            .list_accounts()
+            .access_token("unused")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert_eq!(list_accounts_variant(&err), kind.name());
+    }
+    // Forbidden is not modeled: the SDK keeps its code.
+    emu.inject(Fault::error(Operation::ListAccounts, ErrorKind::Forbidden))
+        .unwrap();
+    let err = sso
+        .list_accounts()
+        .access_token("unused")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(list_accounts_variant(&err), "unmodeled");
+    assert_eq!(err.code(), Some("ForbiddenException"));
+}

@@ -135,12 +135,7 @@ async fn device_login_then_portal_calls_through_the_sdk() {
     );
 
     // GetRoleCredentials: ASIA key that decodes to the account.
-    let creds = sso
-        .get_role_credentials()
-        .access_token(&access_token)
-        .account_id(account)
-        .role_name("ReadOnly")
-        .send()
+    let creds = role_credentials(&sso, &access_token, account, "ReadOnly")
         .await
         .unwrap();
     let creds = creds.role_credentials().unwrap();
@@ -195,6 +190,23 @@ async fn device_login_then_portal_calls_through_the_sdk() {
     );
     assert_eq!(stats.access_tokens, 0);
     emu.shutdown().await.unwrap();
+}
+
+async fn role_credentials(
+    sso: &aws_sdk_sso::Client,
+    token: &str,
+    account_id: &str,
+    role_name: &str,
+) -> Result<
+    aws_sdk_sso::operation::get_role_credentials::GetRoleCredentialsOutput,
+    aws_sdk_sso::error::SdkError<GetRoleCredentialsError>,
+> {
+    sso.get_role_credentials()
+        .access_token(token)
+        .account_id(account_id)
+        .role_name(role_name)
+        .send()
+        .await
 }
 
 async fn refresh(
@@ -445,11 +457,7 @@ async fn bad_expired_or_injected_bearer_tokens_are_unauthorized() {
     let get = |token: String| {
         let sso = sso.clone();
         async move {
-            sso.get_role_credentials()
-                .access_token(token)
-                .account_id("111122223333")
-                .role_name("ReadOnly")
-                .send()
+            role_credentials(&sso, &token, "111122223333", "ReadOnly")
                 .await
                 .map_err(|e| e.into_service_error())
         }
@@ -486,12 +494,7 @@ async fn unassigned_role_is_forbidden_and_unknown_account_not_found() {
     let sso = sso_client(&emu.url(), None);
     let token = login(&oidc).await.access_token;
     // production has only ReadOnly.
-    let err = sso
-        .get_role_credentials()
-        .access_token(&token)
-        .account_id("777788889999")
-        .role_name("AdministratorAccess")
-        .send()
+    let err = role_credentials(&sso, &token, "777788889999", "AdministratorAccess")
         .await
         .unwrap_err();
     assert_eq!(err.raw_response().map(|r| r.status().as_u16()), Some(403));
@@ -550,12 +553,7 @@ async fn throttling_and_server_errors_surface_when_retries_are_off() {
 
     emu.inject(Fault::internal(Operation::GetRoleCredentials))
         .unwrap();
-    let err = sso
-        .get_role_credentials()
-        .access_token(&token)
-        .account_id("111122223333")
-        .role_name("ReadOnly")
-        .send()
+    let err = role_credentials(&sso, &token, "111122223333", "ReadOnly")
         .await
         .unwrap_err()
         .into_service_error();
@@ -619,12 +617,7 @@ async fn akia_prefix_and_missing_session_token_are_served_when_asked() {
     let oidc = oidc_client(&emu.url(), None);
     let sso = sso_client(&emu.url(), None);
     let token = login(&oidc).await.access_token;
-    let out = sso
-        .get_role_credentials()
-        .access_token(&token)
-        .account_id("444455556666")
-        .role_name("Developer")
-        .send()
+    let out = role_credentials(&sso, &token, "444455556666", "Developer")
         .await
         .unwrap();
     let creds = out.role_credentials().unwrap();

@@ -27,24 +27,34 @@ async fn register_raw(addr: SocketAddr, scopes: bool) -> (String, String) {
     )
 }
 
-/// Registers, starts and polls once (approval at once), returning the
-/// CreateToken body.
-async fn login_raw(addr: SocketAddr) -> Value {
-    let (client_id, client_secret) = register_raw(addr, true).await;
-    let auth = post_json(
+async fn start_raw(addr: SocketAddr, client_id: &str, client_secret: &str) -> Value {
+    let resp = post_json(
         addr,
         "/device_authorization",
         &json!({"clientId": client_id, "clientSecret": client_secret, "startUrl": START_URL}),
     )
-    .await
-    .json();
-    let resp = post_json(
-        addr,
-        "/token",
-        &json!({"clientId": client_id, "clientSecret": client_secret,
-                "grantType": DEVICE_GRANT, "deviceCode": auth["deviceCode"]}),
-    )
     .await;
+    assert_eq!(resp.status, 200, "{}", resp.text());
+    resp.json()
+}
+
+async fn poll_raw(
+    addr: SocketAddr,
+    client_id: &str,
+    client_secret: &str,
+    auth: &Value,
+) -> RawResponse {
+    let body = json!({"clientId": client_id, "clientSecret": client_secret,
+                      "grantType": DEVICE_GRANT, "deviceCode": auth["deviceCode"]});
+    post_json(addr, "/token", &body).await
+}
+
+/// Registers, starts and polls once (approval at once), returning the
+/// CreateToken body.
+async fn login_raw(addr: SocketAddr) -> Value {
+    let (client_id, client_secret) = register_raw(addr, true).await;
+    let auth = start_raw(addr, &client_id, &client_secret).await;
+    let resp = poll_raw(addr, &client_id, &client_secret, &auth).await;
     assert_eq!(resp.status, 200, "{}", resp.text());
     resp.json()
 }
@@ -87,25 +97,14 @@ async fn device_authorization_and_token_use_relative_seconds() {
     .await;
     let addr = emu.addr();
     let (client_id, client_secret) = register_raw(addr, true).await;
-    let auth = post_json(
-        addr,
-        "/device_authorization",
-        &json!({"clientId": client_id, "clientSecret": client_secret, "startUrl": START_URL}),
-    )
-    .await
-    .json();
+    let auth = start_raw(addr, &client_id, &client_secret).await;
     assert_eq!(auth["expiresIn"], 321);
     assert_eq!(auth["interval"], 4);
     let user_code = auth["userCode"].as_str().unwrap();
     assert_eq!(user_code.len(), 9);
-    let token = post_json(
-        addr,
-        "/token",
-        &json!({"clientId": client_id, "clientSecret": client_secret,
-                "grantType": DEVICE_GRANT, "deviceCode": auth["deviceCode"]}),
-    )
-    .await
-    .json();
+    let token = poll_raw(addr, &client_id, &client_secret, &auth)
+        .await
+        .json();
     assert_eq!(token["expiresIn"], 1234);
     assert_eq!(token["tokenType"], "Bearer");
     assert!(token["accessToken"].as_str().unwrap().starts_with("aoa"));
@@ -141,20 +140,8 @@ async fn oidc_errors_carry_the_exception_in_the_header_and_oauth_codes_in_the_bo
     .await;
     let addr = emu.addr();
     let (client_id, client_secret) = register_raw(addr, true).await;
-    let auth = post_json(
-        addr,
-        "/device_authorization",
-        &json!({"clientId": client_id, "clientSecret": client_secret, "startUrl": START_URL}),
-    )
-    .await
-    .json();
-    let resp = post_json(
-        addr,
-        "/token",
-        &json!({"clientId": client_id, "clientSecret": client_secret,
-                "grantType": DEVICE_GRANT, "deviceCode": auth["deviceCode"]}),
-    )
-    .await;
+    let auth = start_raw(addr, &client_id, &client_secret).await;
+    let resp = poll_raw(addr, &client_id, &client_secret, &auth).await;
     assert_eq!(resp.status, 400);
     let error_type = resp.header("x-amzn-ErrorType").unwrap();
     assert!(
@@ -514,18 +501,15 @@ async fn device_page_approves_and_escapes_what_it_shows() {
     .await;
     let addr = emu.addr();
     let (client_id, client_secret) = register_raw(addr, true).await;
-    let auth = post_json(
-        addr,
-        "/device_authorization",
-        &json!({"clientId": client_id, "clientSecret": client_secret, "startUrl": START_URL}),
-    )
-    .await
-    .json();
+    let auth = start_raw(addr, &client_id, &client_secret).await;
     let complete = auth["verificationUriComplete"].as_str().unwrap();
     let target = complete.strip_prefix(&emu.url()).unwrap();
-    let poll_body = json!({"clientId": client_id, "clientSecret": client_secret,
-                           "grantType": DEVICE_GRANT, "deviceCode": auth["deviceCode"]});
-    assert_eq!(post_json(addr, "/token", &poll_body).await.status, 400);
+    assert_eq!(
+        poll_raw(addr, &client_id, &client_secret, &auth)
+            .await
+            .status,
+        400
+    );
 
     let page = raw(addr, "GET", target, &[], b"").await;
     assert_eq!(page.status, 200);
@@ -536,7 +520,12 @@ async fn device_page_approves_and_escapes_what_it_shows() {
     );
     assert!(page.text().contains(auth["userCode"].as_str().unwrap()));
     assert!(page.text().contains("approved"));
-    assert_eq!(post_json(addr, "/token", &poll_body).await.status, 200);
+    assert_eq!(
+        poll_raw(addr, &client_id, &client_secret, &auth)
+            .await
+            .status,
+        200
+    );
 
     let form = raw(addr, "GET", "/device", &[], b"").await;
     assert!(form.text().contains("<form"));
@@ -651,22 +640,10 @@ async fn control_approve_and_deny_by_user_code() {
     let addr = emu.addr();
     let (client_id, client_secret) = register_raw(addr, true).await;
     for (endpoint, expected) in [("/_keyless/approve", 200), ("/_keyless/deny", 400)] {
-        let auth = post_json(
-            addr,
-            "/device_authorization",
-            &json!({"clientId": client_id, "clientSecret": client_secret, "startUrl": START_URL}),
-        )
-        .await
-        .json();
+        let auth = start_raw(addr, &client_id, &client_secret).await;
         let decided = post_json(addr, endpoint, &json!({"userCode": auth["userCode"]})).await;
         assert_eq!(decided.status, 200);
-        let resp = post_json(
-            addr,
-            "/token",
-            &json!({"clientId": client_id, "clientSecret": client_secret,
-                    "grantType": DEVICE_GRANT, "deviceCode": auth["deviceCode"]}),
-        )
-        .await;
+        let resp = poll_raw(addr, &client_id, &client_secret, &auth).await;
         assert_eq!(resp.status, expected, "{endpoint}");
         if expected == 400 {
             assert_eq!(resp.json()["error"], "access_denied");

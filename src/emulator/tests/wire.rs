@@ -49,6 +49,13 @@ async fn poll_raw(
     post_json(addr, "/token", &body).await
 }
 
+async fn access_token_raw(addr: SocketAddr) -> String {
+    login_raw(addr).await["accessToken"]
+        .as_str()
+        .expect("an access token")
+        .to_string()
+}
+
 /// Registers, starts and polls once (approval at once), returning the
 /// CreateToken body.
 async fn login_raw(addr: SocketAddr) -> Value {
@@ -88,11 +95,10 @@ async fn registration_times_are_epoch_seconds() {
 #[tokio::test]
 async fn device_authorization_and_token_use_relative_seconds() {
     let emu = emulator(EmulatorConfig {
-        approval: Approval::Auto { after_polls: 0 },
         device_code_ttl_secs: 321,
         poll_interval_secs: Some(4),
         access_token_ttl_secs: 1234,
-        ..EmulatorConfig::default()
+        ..approve_at_once()
     })
     .await;
     let addr = emu.addr();
@@ -187,16 +193,9 @@ async fn portal_errors_have_message_and_type() {
 
 #[tokio::test]
 async fn bearer_header_must_keep_its_underscore() {
-    let emu = emulator(EmulatorConfig {
-        approval: Approval::Auto { after_polls: 0 },
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let emu = emulator(approve_at_once()).await;
     let addr = emu.addr();
-    let token = login_raw(addr).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token_raw(addr).await;
     let dashed = raw(
         addr,
         "GET",
@@ -223,16 +222,12 @@ async fn bearer_header_must_keep_its_underscore() {
 #[tokio::test]
 async fn pages_use_max_result_and_the_last_page_omits_next_token() {
     let emu = emulator(EmulatorConfig {
-        approval: Approval::Auto { after_polls: 0 },
         accounts: generate_accounts(250, &["ReadOnly"]),
-        ..EmulatorConfig::default()
+        ..approve_at_once()
     })
     .await;
     let addr = emu.addr();
-    let token = login_raw(addr).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token_raw(addr).await;
 
     let first = get_with_token(addr, "/assignment/accounts?max_result=100", &token)
         .await
@@ -307,21 +302,17 @@ async fn pages_use_max_result_and_the_last_page_omits_next_token() {
 #[tokio::test]
 async fn role_expiration_is_epoch_ms_and_query_values_are_decoded() {
     let emu = emulator(EmulatorConfig {
-        approval: Approval::Auto { after_polls: 0 },
         accounts: vec![super::super::Account::new(
             "123456789012",
             "odd",
             &["Read Only", "a+b=c,d.e@f-g"],
         )],
         role_credential_ttl_secs: 900,
-        ..EmulatorConfig::default()
+        ..approve_at_once()
     })
     .await;
     let addr = emu.addr();
-    let token = login_raw(addr).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token_raw(addr).await;
     for encoded in ["Read%20Only", "a%2Bb%3Dc%2Cd.e%40f-g"] {
         let resp = get_with_token(
             addr,
@@ -348,16 +339,9 @@ async fn role_expiration_is_epoch_ms_and_query_values_are_decoded() {
 
 #[tokio::test]
 async fn logout_has_empty_bodies_and_ends_the_session() {
-    let emu = emulator(EmulatorConfig {
-        approval: Approval::Auto { after_polls: 0 },
-        ..EmulatorConfig::default()
-    })
-    .await;
+    let emu = emulator(approve_at_once()).await;
     let addr = emu.addr();
-    let token = login_raw(addr).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token_raw(addr).await;
     let resp = raw(
         addr,
         "POST",
@@ -666,16 +650,12 @@ async fn binds_loopback_only() {
 #[tokio::test]
 async fn thousands_of_accounts_page_quickly() {
     let emu = emulator(EmulatorConfig {
-        approval: Approval::Auto { after_polls: 0 },
         accounts: generate_accounts(5000, &["ReadOnly", "Developer"]),
-        ..EmulatorConfig::default()
+        ..approve_at_once()
     })
     .await;
     let addr = emu.addr();
-    let token = login_raw(addr).await["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let token = access_token_raw(addr).await;
     let started = std::time::Instant::now();
     let mut seen = 0;
     let mut next: Option<String> = None;

@@ -154,7 +154,12 @@ pub fn run(args: DevServerArgs, err: &mut impl Write) -> anyhow::Result<ExitCode
     emulator::run_until_ctrl_c(config, args.port, |running| {
         write_banner(err, &running.url(), accounts, &summary)
     })
-    .with_context(|| format!("dev-server on 127.0.0.1:{} failed", args.port))?;
+    .with_context(|| {
+        format!(
+            "dev-server on 127.0.0.1:{} failed (another port: --port N, any free one: --port 0)",
+            args.port
+        )
+    })?;
     writeln!(err, "dev-server stopped")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -14,8 +14,8 @@ use crate::identity_center::oidc::{DeviceAuthorization, TokenGrant};
 use crate::identity_center::{ApiError, ApiErrorKind, Clients};
 use crate::secret::Secret;
 use crate::store::{
-    self, LockError, Locks, Registration, RoleCredsItem, SecretStore, StateFile, StoreError,
-    TokenItem,
+    self, LockError, Locks, Registration, RoleCredsItem, SecretStore, State, StateError, StateFile,
+    StoreError, TokenItem,
 };
 
 /// Refresh the access token when less than this remains.
@@ -42,6 +42,8 @@ pub enum AuthError {
     Lock(#[from] LockError),
     #[error("{0}")]
     Refused(#[from] Refusal),
+    #[error("{0}")]
+    State(#[from] StateError),
 }
 
 /// What the user sees during a device login.
@@ -90,16 +92,19 @@ impl Auth<'_> {
         only_if_needed: bool,
     ) -> Result<TokenItem, AuthError> {
         let _guard = self.lock_session(session)?;
-        if only_if_needed {
-            if let Some(token) = store::load_token(self.store, &session.name)? {
-                if token.expires_at - credentials::now() > TOKEN_REFRESH_WINDOW_SECS {
-                    tracing::info!(session = %session.name, "signed in by another process meanwhile");
-                    return Ok(token);
-                }
-            }
+        if only_if_needed
+            && let Some(token) = store::load_token(self.store, &session.name)?
+            && token.expires_at - credentials::now() > TOKEN_REFRESH_WINDOW_SECS
+        {
+            tracing::info!(session = %session.name, "signed in by another process meanwhile");
+            return Ok(token);
         }
         let mut registration = self.registration(session, false).await?;
-        let device = match self.clients.start_device_authorization(&registration, &session.start_url).await {
+        let device = match self
+            .clients
+            .start_device_authorization(&registration, &session.start_url)
+            .await
+        {
             Err(e) if e.is(&ApiErrorKind::InvalidClient) => {
                 registration = self.registration(session, true).await?;
                 self.clients
@@ -109,30 +114,38 @@ impl Auth<'_> {
             other => other?,
         };
         let poller = Poller::new(device.interval, device.expires_in);
-        let mut clock = UiClock { started: Instant::now(), ui, prompt: Some((session, &device)) };
+        let mut clock = UiClock {
+            started: Instant::now(),
+            ui,
+            prompt: Some((session, &device)),
+        };
         let registration = &registration;
         let grant = device::poll(poller, &mut clock, || {
-            self.clients.create_token_with_device_code(registration, &device)
+            self.clients
+                .create_token_with_device_code(registration, &device)
         })
         .await;
         clock.ui.finished(grant.is_ok());
         let grant = grant?;
         let token = token_item(grant, None);
         store::save_token(self.store, &session.name, &token)?;
-        self.record_session(session, token.expires_at);
+        self.record_session(session, token.expires_at, true);
         Ok(token)
     }
 
     /// The cached registration if it has more than 15 minutes left and the
     /// same scopes, else a new one (saved).
-    async fn registration(&self, session: &SsoSession, fresh: bool) -> Result<Registration, AuthError> {
-        if !fresh {
-            if let Some(reg) = store::load_registration(self.store, &session.name)? {
-                let reusable = reg.expires_at - credentials::now() > REGISTRATION_REUSE_MARGIN_SECS;
-                if reusable && reg.scopes == session.scopes {
-                    return Ok(reg);
-                }
-            }
+    async fn registration(
+        &self,
+        session: &SsoSession,
+        fresh: bool,
+    ) -> Result<Registration, AuthError> {
+        if !fresh
+            && let Some(reg) = store::load_registration(self.store, &session.name)?
+            && reg.expires_at - credentials::now() > REGISTRATION_REUSE_MARGIN_SECS
+            && reg.scopes == session.scopes
+        {
+            return Ok(reg);
         }
         let name = format!("keyless-{}", client_name_suffix(&session.name));
         let reg = self.clients.register_client(&name, &session.scopes).await?;
@@ -169,22 +182,35 @@ impl Auth<'_> {
             tracing::debug!(session = %session.name, "token refreshed by another process");
             return Ok(token.access_token);
         }
-        let registration = store::load_registration(self.store, &session.name)?
-            .filter(|r| r.expires_at > now);
+        let registration =
+            store::load_registration(self.store, &session.name)?.filter(|r| r.expires_at > now);
         let (Some(refresh_token), Some(registration)) = (token.refresh_token.clone(), registration)
         else {
             tracing::debug!(session = %session.name, "no refresh token or registration expired");
-            return if still_valid { Ok(token.access_token) } else { Err(self.login_required(session)) };
+            return if still_valid {
+                Ok(token.access_token)
+            } else {
+                Err(self.login_required(session))
+            };
         };
-        match self.clients.refresh_token(&registration, &refresh_token).await {
+        match self
+            .clients
+            .refresh_token(&registration, &refresh_token)
+            .await
+        {
             Ok(grant) => {
                 let refreshed = token_item(grant, Some(refresh_token));
                 store::save_token(self.store, &session.name, &refreshed)?;
-                self.record_session(session, refreshed.expires_at);
+                self.record_session(session, refreshed.expires_at, false);
                 tracing::info!(session = %session.name, "access token refreshed");
                 Ok(refreshed.access_token)
             }
-            Err(e) if matches!(e.kind, ApiErrorKind::InvalidGrant | ApiErrorKind::ExpiredToken) => {
+            Err(e)
+                if matches!(
+                    e.kind,
+                    ApiErrorKind::InvalidGrant | ApiErrorKind::ExpiredToken
+                ) =>
+            {
                 tracing::info!(session = %session.name, "refresh token rejected: {e}");
                 Err(self.login_required(session))
             }
@@ -205,7 +231,12 @@ impl Auth<'_> {
     pub async fn role_credentials(&self, plan: &RolePlan) -> Result<Credentials, AuthError> {
         let session = &plan.session;
         let _guard = match self.locks {
-            Some(locks) => Some(locks.role(&session.name, &plan.account_id, &plan.role_name, ROLE_LOCK_WAIT)?),
+            Some(locks) => Some(locks.role(
+                &session.name,
+                &plan.account_id,
+                &plan.role_name,
+                ROLE_LOCK_WAIT,
+            )?),
             None => None,
         };
         if let Some(cached) = cached_role(self.store, plan)? {
@@ -213,24 +244,44 @@ impl Auth<'_> {
             return Ok(cached);
         }
         let token = self.access_token(session, None).await?;
-        let creds = match self.clients.role_credentials(&token, &plan.account_id, &plan.role_name).await {
+        let creds = match self
+            .clients
+            .role_credentials(&token, &plan.account_id, &plan.role_name)
+            .await
+        {
             Err(e) if e.is(&ApiErrorKind::Unauthorized) => {
                 tracing::info!("portal rejected the access token; refreshing once and retrying");
                 let token = self.access_token(session, Some(&token)).await?;
-                match self.clients.role_credentials(&token, &plan.account_id, &plan.role_name).await {
-                    Err(e) if e.is(&ApiErrorKind::Unauthorized) => return Err(self.login_required(session)),
+                match self
+                    .clients
+                    .role_credentials(&token, &plan.account_id, &plan.role_name)
+                    .await
+                {
+                    Err(e) if e.is(&ApiErrorKind::Unauthorized) => {
+                        return Err(self.login_required(session));
+                    }
                     other => other?,
                 }
             }
             other => other?,
         };
         creds.validate(credentials::now())?;
-        store::save_role(self.store, &session.name, &plan.account_id, &plan.role_name, &role_item(&creds))?;
-        if let Some(state) = self.state {
-            if let Err(e) = state.record_role(plan, creds.expiration) {
-                tracing::warn!("could not update the state file: {e}");
+        store::save_role(
+            self.store,
+            &session.name,
+            &plan.account_id,
+            &plan.role_name,
+            &role_item(&creds),
+        )?;
+        self.update_state(|state| {
+            let role = state.role_mut(&session.name, &plan.account_id, &plan.role_name);
+            role.expiration = Some(creds.expiration);
+            if let Some(profile) = &plan.profile
+                && !role.profiles.contains(profile)
+            {
+                role.profiles.push(profile.clone());
             }
-        }
+        });
         Ok(creds)
     }
 
@@ -238,35 +289,59 @@ impl Auth<'_> {
     /// the session's token and every role-credential item of it.
     pub async fn logout(&self, session_name: &str) -> Result<Option<ApiError>, AuthError> {
         let mut portal_error = None;
-        if let Some(token) = store::load_token(self.store, session_name)? {
-            if let Err(e) = self.clients.logout(&token.access_token).await {
-                portal_error = Some(e);
-            }
+        if let Some(token) = store::load_token(self.store, session_name)?
+            && let Err(e) = self.clients.logout(&token.access_token).await
+        {
+            portal_error = Some(e);
         }
         forget_session(self.store, self.state, session_name)?;
         Ok(portal_error)
     }
 
-    fn record_session(&self, session: &SsoSession, expires_at: i64) {
-        if let Some(state) = self.state {
-            if let Err(e) = state.record_session(session, expires_at) {
-                tracing::warn!("could not update the state file: {e}");
+    fn record_session(&self, session: &SsoSession, expires_at: i64, login: bool) {
+        self.update_state(|state| {
+            let entry = state.sessions.entry(session.name.clone()).or_default();
+            entry.start_url = session.start_url.clone();
+            entry.region = session.region.clone();
+            entry.token_expires_at = Some(expires_at);
+            if login {
+                entry.last_login = Some(credentials::now());
             }
+        });
+    }
+
+    /// Non-secret metadata for `status` and `prompt`; a failure to write it
+    /// never fails the command.
+    fn update_state(&self, f: impl FnOnce(&mut State)) {
+        if let Some(state) = self.state
+            && let Err(e) = state.update(f)
+        {
+            tracing::warn!("could not update the state file: {e}");
         }
     }
 }
 
 /// Deletes the token, the client registration and every role item of
 /// `session` from the keyring, and the session from the state file.
-pub fn forget_session(store: &dyn SecretStore, state: Option<&StateFile>, session: &str) -> Result<(), AuthError> {
+pub fn forget_session(
+    store: &dyn SecretStore,
+    state: Option<&StateFile>,
+    session: &str,
+) -> Result<(), AuthError> {
     store::delete_token(store, session)?;
     store::delete_registration(store, session)?;
     if let Some(state) = state {
-        for (account, role) in state.roles_of(session) {
-            store::delete_role(store, session, &account, &role)?;
-        }
-        if let Err(e) = state.forget_session(session) {
-            tracing::warn!("could not update the state file: {e}");
+        let roles = state
+            .update(|s| s.remove_session(session))
+            .unwrap_or_else(|e| {
+                tracing::warn!("could not update the state file: {e}");
+                state
+                    .load()
+                    .map(|s| s.roles_of(session).cloned().collect())
+                    .unwrap_or_default()
+            });
+        for role in roles {
+            store::delete_role(store, session, &role.account_id, &role.role_name)?;
         }
     }
     Ok(())
@@ -274,7 +349,10 @@ pub fn forget_session(store: &dyn SecretStore, state: Option<&StateFile>, sessio
 
 /// The cached role credentials if they have at least 15 minutes left and
 /// pass validation; a miss otherwise.
-pub fn cached_role(store: &dyn SecretStore, plan: &RolePlan) -> Result<Option<Credentials>, StoreError> {
+pub fn cached_role(
+    store: &dyn SecretStore,
+    plan: &RolePlan,
+) -> Result<Option<Credentials>, StoreError> {
     let item = store::load_role(store, &plan.session.name, &plan.account_id, &plan.role_name)?;
     let now = credentials::now();
     Ok(item
@@ -315,7 +393,13 @@ fn token_item(grant: TokenGrant, previous_refresh: Option<Secret<String>>) -> To
 fn client_name_suffix(session: &str) -> String {
     session
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .take(48)
         .collect()
 }

@@ -29,6 +29,8 @@ pub enum Command {
     Logout(LogoutArgs),
     /// See the whole flow on this machine, with no AWS account: a local emulator, a real login, real credentials.
     Demo,
+    /// Run a local IAM Identity Center emulator (OIDC + portal) on 127.0.0.1.
+    DevServer(crate::commands::dev_server::DevServerArgs),
 }
 
 #[derive(Debug, Args)]

@@ -49,7 +49,11 @@ pub enum Refusal {
         "refusing credentials for {key_id}: they expired at {expiration} (local clock says \
          {now}); if the clock is wrong, fix it (e.g. enable NTP), otherwise run the command again"
     )]
-    Expired { key_id: String, expiration: String, now: String },
+    Expired {
+        key_id: String,
+        expiration: String,
+        now: String,
+    },
 }
 
 impl Credentials {
@@ -64,7 +68,9 @@ impl Credentials {
         }
         let well_formed = id.len() == 20
             && id.starts_with("ASIA")
-            && id[4..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            && id[4..]
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         if !well_formed {
             return Err(Refusal::NotTemporary { key_id });
         }
@@ -125,7 +131,9 @@ impl Credentials {
 /// Epoch seconds as RFC 3339 in UTC with a `Z` (`2026-11-28T15:10:25Z`).
 pub fn rfc3339(epoch_secs: i64) -> String {
     match OffsetDateTime::from_unix_timestamp(epoch_secs) {
-        Ok(t) => t.format(&Rfc3339).unwrap_or_else(|_| epoch_secs.to_string()),
+        Ok(t) => t
+            .format(&Rfc3339)
+            .unwrap_or_else(|_| epoch_secs.to_string()),
         Err(_) => epoch_secs.to_string(),
     }
 }
@@ -180,11 +188,17 @@ mod tests {
         let cases = [
             (creds("AKIAY34FZKBOKMUTVV7A", TOKEN, 2_000), "long-lived"),
             (creds("AKIAIOSFODNN7EXAMPLE", TOKEN, 2_000), "long-lived"),
-            (creds("AROAY34FZKBOKMUTVV7A", TOKEN, 2_000), "not a temporary"),
+            (
+                creds("AROAY34FZKBOKMUTVV7A", TOKEN, 2_000),
+                "not a temporary",
+            ),
             (creds("ASIA123", TOKEN, 2_000), "not a temporary"),
             (creds("", TOKEN, 2_000), "not a temporary"),
             (creds("ASIAY34FZKBOKMUTVV7A", "", 2_000), "no session token"),
-            (creds("ASIAY34FZKBOKMUTVV7A", "  ", 2_000), "no session token"),
+            (
+                creds("ASIAY34FZKBOKMUTVV7A", "  ", 2_000),
+                "no session token",
+            ),
             (creds("ASIAY34FZKBOKMUTVV7A", TOKEN, 1_000), "expired"),
             (creds("ASIAY34FZKBOKMUTVV7A", TOKEN, 0), "expired"),
         ];

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod credentials;
+pub mod emulator;
 pub mod identity_center;
 pub mod secret;
 pub mod store;

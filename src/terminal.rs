@@ -38,7 +38,13 @@ impl TerminalUi {
     }
 
     pub fn new(out: Box<dyn Write + Send>, spinner: bool, open_browser: bool) -> TerminalUi {
-        TerminalUi { out, spinner, open_browser, last_tick: None, frame: 0 }
+        TerminalUi {
+            out,
+            spinner,
+            open_browser,
+            last_tick: None,
+            frame: 0,
+        }
     }
 
     fn clear_spinner(&mut self) {
@@ -82,7 +88,10 @@ impl LoginUi for TerminalUi {
             let _ = writeln!(out, "Open this URL in a browser:");
             false
         } else if !has_display() {
-            let _ = writeln!(out, "No display found, so no browser was opened. Open this URL in a browser:");
+            let _ = writeln!(
+                out,
+                "No display found, so no browser was opened. Open this URL in a browser:"
+            );
             false
         } else {
             match open::that_detached(&device.verification_uri_complete) {
@@ -91,14 +100,21 @@ impl LoginUi for TerminalUi {
                     true
                 }
                 Err(e) => {
-                    let _ = writeln!(out, "Could not open a browser ({e}). Open this URL in a browser:");
+                    let _ = writeln!(
+                        out,
+                        "Could not open a browser ({e}). Open this URL in a browser:"
+                    );
                     false
                 }
             }
         };
         let _ = writeln!(out, "\n    {}\n", device.verification_uri_complete);
         if !opened {
-            let _ = writeln!(out, "(or go to {} and enter the code below)", device.verification_uri);
+            let _ = writeln!(
+                out,
+                "(or go to {} and enter the code below)",
+                device.verification_uri
+            );
         }
         let _ = writeln!(
             out,

@@ -20,10 +20,14 @@ use crate::terminal::TerminalUi;
 pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
     let request = match (args.sso_session, args.account_id, args.role_name) {
-        (Some(sso_session), Some(account_id), Some(role_name)) => {
-            Request::Explicit { sso_session, account_id, role_name }
+        (Some(sso_session), Some(account_id), Some(role_name)) => Request::Explicit {
+            sso_session,
+            account_id,
+            role_name,
+        },
+        (None, None, None) => {
+            Request::Profile(args.profile.unwrap_or_else(|| ctx.default_profile()))
         }
-        (None, None, None) => Request::Profile(args.profile.unwrap_or_else(|| ctx.default_profile())),
         _ => anyhow::bail!(
             "--sso-session, --account-id and --role-name go together: give all three, or --profile"
         ),
@@ -41,12 +45,23 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn fetch(ctx: &Ctx, store: &dyn SecretStore, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
+fn fetch(
+    ctx: &Ctx,
+    store: &dyn SecretStore,
+    plan: &RolePlan,
+    auto_login: bool,
+) -> anyhow::Result<Credentials> {
     let (state, locks) = ctx.state_and_locks()?;
     let login_command = ctx.login_command(&plan.session, plan.profile.as_deref());
     super::block_on(async {
         let clients = Clients::new(&plan.session.region, None).await;
-        let auth = Auth { store, clients: &clients, state: Some(&state), locks: Some(&locks), login_command };
+        let auth = Auth {
+            store,
+            clients: &clients,
+            state: Some(&state),
+            locks: Some(&locks),
+            login_command,
+        };
         match auth.role_credentials(plan).await {
             Err(AuthError::LoginRequired { .. }) if auto_login => {
                 let mut ui = TerminalUi::controlling_terminal();

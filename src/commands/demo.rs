@@ -93,7 +93,9 @@ async fn demo() -> anyhow::Result<()> {
     let accounts = clients.accounts(&token.access_token).await?;
     let mut first: Option<(String, String)> = None;
     for account in &accounts {
-        let roles = clients.roles(&token.access_token, &account.account_id).await?;
+        let roles = clients
+            .roles(&token.access_token, &account.account_id)
+            .await?;
         line(&format!(
             "  {} {:<12} {}",
             account.account_id,
@@ -101,7 +103,9 @@ async fn demo() -> anyhow::Result<()> {
             roles.join(", ")
         ));
         if first.is_none() {
-            first = roles.first().map(|r| (account.account_id.clone(), r.clone()));
+            first = roles
+                .first()
+                .map(|r| (account.account_id.clone(), r.clone()));
         }
     }
     let (account_id, role_name) = first.context("the emulator offered no account with a role")?;

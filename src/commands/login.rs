@@ -19,7 +19,13 @@ pub fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
     let mut ui = TerminalUi::stderr(!args.no_browser);
     let token = super::block_on(async {
         let clients = crate::identity_center::Clients::new(&session.region, None).await;
-        let auth = Auth { store: &store, clients: &clients, state: Some(&state), locks: Some(&locks), login_command };
+        let auth = Auth {
+            store: &store,
+            clients: &clients,
+            state: Some(&state),
+            locks: Some(&locks),
+            login_command,
+        };
         auth.login(&session, &mut ui, false).await
     })?
     .with_context(|| format!("login to sso-session '{}' failed", session.name))?;

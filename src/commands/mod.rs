@@ -2,6 +2,7 @@
 
 pub mod credential_process;
 pub mod demo;
+pub mod dev_server;
 pub mod login;
 pub mod logout;
 
@@ -20,6 +21,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::CredentialProcess(args) => credential_process::run(args),
         Command::Logout(args) => logout::run(args),
         Command::Demo => demo::run(),
+        Command::DevServer(args) => dev_server::run(args, &mut std::io::stderr()),
     }
 }
 
@@ -46,7 +48,11 @@ impl Ctx {
 
     /// The sso-session named, or the one of the profile named, or the one
     /// of the default profile.
-    pub fn session_for(&self, session: Option<&str>, profile: Option<&str>) -> anyhow::Result<SsoSession> {
+    pub fn session_for(
+        &self,
+        session: Option<&str>,
+        profile: Option<&str>,
+    ) -> anyhow::Result<SsoSession> {
         Ok(match (session, profile) {
             (Some(name), _) => resolve::resolve_session(&self.files, name)?,
             (None, Some(profile)) => resolve::session_for_profile(&self.files, profile)?,
@@ -67,8 +73,8 @@ impl Ctx {
     }
 
     pub fn state_and_locks(&self) -> anyhow::Result<(StateFile, Locks)> {
-        let state = StateFile::locate(&self.env).context("cannot find a directory for keyless's state")?;
-        let locks = Locks::new(state.dir());
+        let state = StateFile::from_env()?;
+        let locks = state.locks();
         Ok((state, locks))
     }
 }
@@ -91,7 +97,9 @@ pub fn say(message: std::fmt::Arguments<'_>) {
 /// Quotes a word for a POSIX shell if it needs it.
 pub fn shell_word(word: &str) -> String {
     let plain = !word.is_empty()
-        && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c));
     if plain {
         word.to_string()
     } else {

@@ -56,7 +56,9 @@ pub struct Poller {
 impl Poller {
     pub fn new(interval: Option<u64>, expires_in: u64) -> Poller {
         Poller {
-            interval: interval.map(Duration::from_secs).unwrap_or(DEFAULT_INTERVAL),
+            interval: interval
+                .map(Duration::from_secs)
+                .unwrap_or(DEFAULT_INTERVAL),
             deadline: Duration::from_secs(expires_in),
         }
     }
@@ -82,7 +84,9 @@ impl Poller {
     }
 
     fn expired(&self) -> DeviceFlowError {
-        DeviceFlowError::Expired { secs: self.deadline.as_secs() }
+        DeviceFlowError::Expired {
+            secs: self.deadline.as_secs(),
+        }
     }
 }
 
@@ -130,7 +134,11 @@ mod tests {
     }
 
     fn err(kind: ApiErrorKind) -> ApiError {
-        ApiError { operation: "CreateToken", kind, message: None }
+        ApiError {
+            operation: "CreateToken",
+            kind,
+            message: None,
+        }
     }
 
     /// Runs the loop against scripted answers; returns the outcome, the
@@ -141,10 +149,15 @@ mod tests {
         answers: Vec<Result<&'static str, ApiErrorKind>>,
         pending_forever: bool,
     ) -> (Result<&'static str, DeviceFlowError>, Vec<u64>, usize) {
-        let mut clock = FakeClock { now: Duration::ZERO, sleeps: vec![] };
+        let mut clock = FakeClock {
+            now: Duration::ZERO,
+            sleeps: vec![],
+        };
         let mut answers: VecDeque<_> = answers.into();
         let mut polls = 0;
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let result = rt.block_on(poll(Poller::new(interval, expires_in), &mut clock, || {
             polls += 1;
             let next = answers.pop_front().unwrap_or(if pending_forever {
@@ -169,7 +182,12 @@ mod tests {
 
     #[test]
     fn slow_down_adds_five_seconds_for_the_rest_of_the_flow() {
-        let answers = vec![Err(AuthorizationPending), Err(SlowDown), Err(AuthorizationPending), Ok("tok")];
+        let answers = vec![
+            Err(AuthorizationPending),
+            Err(SlowDown),
+            Err(AuthorizationPending),
+            Ok("tok"),
+        ];
         let (r, sleeps, polls) = run(Some(1), 600, answers, false);
         assert_eq!(r.unwrap(), "tok");
         assert_eq!(sleeps, vec![1, 6, 6]);
@@ -185,7 +203,12 @@ mod tests {
 
     #[test]
     fn denial_is_fatal() {
-        let (r, _, polls) = run(Some(1), 600, vec![Err(AuthorizationPending), Err(AccessDenied)], false);
+        let (r, _, polls) = run(
+            Some(1),
+            600,
+            vec![Err(AuthorizationPending), Err(AccessDenied)],
+            false,
+        );
         assert!(matches!(r, Err(DeviceFlowError::Denied)));
         assert_eq!(polls, 2);
     }

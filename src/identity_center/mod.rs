@@ -161,7 +161,9 @@ impl ApiError {
     pub(crate) fn malformed(operation: &'static str, detail: &str) -> ApiError {
         ApiError {
             operation,
-            kind: ApiErrorKind::Malformed { detail: detail.to_string() },
+            kind: ApiErrorKind::Malformed {
+                detail: detail.to_string(),
+            },
             message: None,
         }
     }
@@ -184,19 +186,29 @@ impl ApiError {
                 (ApiErrorKind::Timeout, None)
             }
             SdkError::DispatchFailure(_) => (
-                ApiErrorKind::Connect { detail: root_cause(&err) },
+                ApiErrorKind::Connect {
+                    detail: root_cause(&err),
+                },
                 None,
             ),
             SdkError::ResponseError(_) => (
-                ApiErrorKind::Malformed { detail: root_cause(&err) },
+                ApiErrorKind::Malformed {
+                    detail: root_cause(&err),
+                },
                 None,
             ),
             _ => (
-                ApiErrorKind::Malformed { detail: root_cause(&err) },
+                ApiErrorKind::Malformed {
+                    detail: root_cause(&err),
+                },
                 None,
             ),
         };
-        ApiError { operation, kind, message }
+        ApiError {
+            operation,
+            kind,
+            message,
+        }
     }
 }
 
@@ -216,7 +228,11 @@ fn kind_for(code: &str, status: u16) -> ApiErrorKind {
         _ if status == 429 => ApiErrorKind::Throttled,
         _ if status >= 500 => ApiErrorKind::Server { status },
         _ => ApiErrorKind::OtherService {
-            code: if code.is_empty() { "error".into() } else { code.to_string() },
+            code: if code.is_empty() {
+                "error".into()
+            } else {
+                code.to_string()
+            },
             status,
         },
     }
@@ -239,13 +255,25 @@ mod tests {
     #[test]
     fn codes_and_statuses_map_to_kinds() {
         assert_eq!(kind_for("SlowDownException", 400), ApiErrorKind::SlowDown);
-        assert_eq!(kind_for("InvalidClientException", 401), ApiErrorKind::InvalidClient);
+        assert_eq!(
+            kind_for("InvalidClientException", 401),
+            ApiErrorKind::InvalidClient
+        );
         assert_eq!(kind_for("", 401), ApiErrorKind::Unauthorized);
-        assert_eq!(kind_for("TooManyRequestsException", 429), ApiErrorKind::Throttled);
-        assert_eq!(kind_for("InternalServerException", 500), ApiErrorKind::Server { status: 500 });
+        assert_eq!(
+            kind_for("TooManyRequestsException", 429),
+            ApiErrorKind::Throttled
+        );
+        assert_eq!(
+            kind_for("InternalServerException", 500),
+            ApiErrorKind::Server { status: 500 }
+        );
         assert_eq!(
             kind_for("InvalidRequestException", 400),
-            ApiErrorKind::OtherService { code: "InvalidRequestException".into(), status: 400 }
+            ApiErrorKind::OtherService {
+                code: "InvalidRequestException".into(),
+                status: 400
+            }
         );
     }
 }

@@ -3,24 +3,11 @@
 
 use super::{ApiError, Clients};
 use crate::secret::Secret;
+pub use crate::store::Registration;
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const REFRESH_GRANT: &str = "refresh_token";
 pub const DEFAULT_SCOPES: &[&str] = &["sso:account:access"];
-
-/// A registered public OIDC client.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Registration {
-    #[serde(rename = "id")]
-    pub client_id: String,
-    #[serde(rename = "sec")]
-    pub client_secret: Secret<String>,
-    /// Epoch seconds.
-    #[serde(rename = "exp")]
-    pub expires_at: i64,
-    #[serde(rename = "sc", default)]
-    pub scopes: Vec<String>,
-}
 
 /// A started device authorization.
 #[derive(Clone, Debug)]

@@ -86,7 +86,12 @@ impl Clients {
         let mut roles = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| ApiError::from_sdk(OP, e))?;
-            roles.extend(page.role_list.unwrap_or_default().into_iter().filter_map(|r| r.role_name));
+            roles.extend(
+                page.role_list
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|r| r.role_name),
+            );
         }
         Ok(roles)
     }

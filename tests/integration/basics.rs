@@ -9,10 +9,19 @@ fn demo_runs_without_keyring_or_network() {
     let run = w.run(&["demo"]);
     run.success();
     let out = run.stdout();
-    for expected in ["Sign in", "Discover accounts", "\"AccessKeyId\": \"ASIA", "cache hit", "calls: 1 before, 1 after"] {
+    for expected in [
+        "Sign in",
+        "Discover accounts",
+        "\"AccessKeyId\": \"ASIA",
+        "cache hit",
+        "calls: 1 before, 1 after",
+    ] {
         assert!(out.contains(expected), "missing {expected:?} in:\n{out}");
     }
-    assert!(!out.contains("KEYLESSDEV"), "the demo shows no secret:\n{out}");
+    assert!(
+        !out.contains("KEYLESSDEV"),
+        "the demo shows no secret:\n{out}"
+    );
     // nothing written to HOME: the demo's store lives in memory only
     let files: Vec<_> = w.files().into_iter().map(|(p, _)| p).collect();
     assert!(files.is_empty(), "{files:?}");
@@ -22,7 +31,8 @@ fn demo_runs_without_keyring_or_network() {
 fn usage_errors_exit_2() {
     let w = World::bare();
     w.run(&["no-such-command"]).failure(2);
-    w.run(&["credential-process", "--account-id", "111122223333"]).failure(2);
+    w.run(&["credential-process", "--account-id", "111122223333"])
+        .failure(2);
     w.run(&["logout", "--all", "--sso-session", "x"]).failure(2);
 }
 
@@ -44,5 +54,9 @@ fn malformed_config_is_a_clear_error() {
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.failure(1);
     assert!(run.stdout().is_empty());
-    assert!(run.stderr().contains("config") && run.stderr().contains("line 1"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("config") && run.stderr().contains("line 1"),
+        "{}",
+        run.stderr()
+    );
 }

@@ -22,7 +22,11 @@ fn output_is_one_json_object_with_temporary_credentials() {
     assert!(v["SessionToken"].as_str().unwrap().len() > 100);
     let exp = v["Expiration"].as_str().unwrap();
     assert!(exp.ends_with('Z') && exp.len() == 20, "{exp}");
-    assert!(run.stderr().is_empty(), "nothing on stderr without -v: {}", run.stderr());
+    assert!(
+        run.stderr().is_empty(),
+        "nothing on stderr without -v: {}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -51,8 +55,14 @@ fn accepted_by_the_rust_sdk_credential_process_provider() {
     for (k, v) in [
         ("HOME", w.home.path().display().to_string()),
         ("AWS_CONFIG_FILE", w.config_path().display().to_string()),
-        ("AWS_SHARED_CREDENTIALS_FILE", w.credentials_path().display().to_string()),
-        ("XDG_STATE_HOME", w.home.path().join(".local/state").display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            w.credentials_path().display().to_string(),
+        ),
+        (
+            "XDG_STATE_HOME",
+            w.home.path().join(".local/state").display().to_string(),
+        ),
         ("DBUS_SESSION_BUS_ADDRESS", w.keyring().bus_address.clone()),
         ("AWS_ENDPOINT_URL_SSO", w.emulator().url.clone()),
         ("AWS_ENDPOINT_URL_SSO_OIDC", w.emulator().url.clone()),
@@ -61,8 +71,13 @@ fn accepted_by_the_rust_sdk_credential_process_provider() {
     }
     command.push_str(&format!("'{KEYLESS}' credential-process --profile dev"));
     let provider = aws_config::credential_process::CredentialProcessProvider::new(command);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let creds = rt.block_on(provider.provide_credentials()).expect("the SDK accepts the output");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let creds = rt
+        .block_on(provider.provide_credentials())
+        .expect("the SDK accepts the output");
     assert!(creds.access_key_id().starts_with("ASIA"));
     assert!(creds.session_token().is_some_and(|t| t.len() > 100));
     let expiry = creds.expiry().expect("an expiry");
@@ -82,7 +97,13 @@ fn spawn_many(w: &crate::harness::World, n: usize) -> Vec<Run> {
         .collect();
     children
         .into_iter()
-        .map(|c| Run::wait(c, &["credential-process", "--profile", "dev"], Duration::from_secs(120)))
+        .map(|c| {
+            Run::wait(
+                c,
+                &["credential-process", "--profile", "dev"],
+                Duration::from_secs(120),
+            )
+        })
         .collect()
 }
 
@@ -94,7 +115,12 @@ fn thirty_concurrent_calls_fetch_once() {
     let mut ids = std::collections::BTreeSet::new();
     for run in &runs {
         run.success();
-        ids.insert(run.process_json()["AccessKeyId"].as_str().unwrap().to_string());
+        ids.insert(
+            run.process_json()["AccessKeyId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
     }
     assert_eq!(ids.len(), 1, "all 30 print the same credentials");
     assert_eq!(w.emulator().count("GetRoleCredentials"), 1);
@@ -104,9 +130,11 @@ fn thirty_concurrent_calls_fetch_once() {
 fn thirty_concurrent_calls_refresh_the_token_once() {
     let w = world!();
     // a token that is already inside the five-minute refresh window
-    w.emulator().control("/_keyless/config", json!({"accessTokenTtlSecs": 200}));
+    w.emulator()
+        .control("/_keyless/config", json!({"accessTokenTtlSecs": 200}));
     w.login();
-    w.emulator().control("/_keyless/config", json!({"accessTokenTtlSecs": 28800}));
+    w.emulator()
+        .control("/_keyless/config", json!({"accessTokenTtlSecs": 28800}));
     let before = w.emulator().count("CreateToken");
     let runs = spawn_many(&w, 30);
     for run in &runs {
@@ -135,7 +163,8 @@ fn portal_401_refreshes_once_and_retries_once() {
 #[test]
 fn invalid_grant_on_refresh_asks_for_login() {
     let w = world!();
-    w.emulator().control("/_keyless/config", json!({"accessTokenTtlSecs": 60}));
+    w.emulator()
+        .control("/_keyless/config", json!({"accessTokenTtlSecs": 60}));
     w.login();
     w.emulator().control(
         "/_keyless/faults",
@@ -150,7 +179,8 @@ fn invalid_grant_on_refresh_asks_for_login() {
     run.failure(1);
     assert!(run.stdout().is_empty(), "{}", run.stdout());
     assert!(
-        run.stderr().contains("Run: keyless login --sso-session corp"),
+        run.stderr()
+            .contains("Run: keyless login --sso-session corp"),
         "{}",
         run.stderr()
     );
@@ -203,22 +233,33 @@ fn static_key_profiles_are_refused() {
     run.failure(1);
     assert!(run.stdout().is_empty(), "{}", run.stdout());
     let err = run.stderr();
-    assert!(err.contains("legacy") && err.contains("keyless retire --profile legacy"), "{err}");
+    assert!(
+        err.contains("legacy") && err.contains("keyless retire --profile legacy"),
+        "{err}"
+    );
     assert!(!err.contains("SENTINEL"), "{err}");
 }
 
 #[test]
 fn long_lived_or_tokenless_credentials_from_the_server_are_refused() {
-    for patch in [json!({"accessKeyPrefix": "AKIA"}), json!({"omitSessionToken": true})] {
+    for patch in [
+        json!({"accessKeyPrefix": "AKIA"}),
+        json!({"omitSessionToken": true}),
+    ] {
         let w = world!();
         w.login();
         w.emulator().control("/_keyless/config", patch.clone());
         let run = w.run(&["credential-process", "--profile", "dev"]);
         run.failure(1);
         assert!(run.stdout().is_empty(), "{patch}: {}", run.stdout());
-        assert!(run.stderr().contains("refusing"), "{patch}: {}", run.stderr());
+        assert!(
+            run.stderr().contains("refusing"),
+            "{patch}: {}",
+            run.stderr()
+        );
         // nothing was cached: a later call asks again
-        w.run(&["credential-process", "--profile", "dev"]).failure(1);
+        w.run(&["credential-process", "--profile", "dev"])
+            .failure(1);
         assert_eq!(w.emulator().count("GetRoleCredentials"), 2, "{patch}");
     }
 }
@@ -227,9 +268,14 @@ fn long_lived_or_tokenless_credentials_from_the_server_are_refused() {
 fn unreachable_identity_center_is_a_clear_error() {
     let mut w = world!();
     w.login();
-    w.extra_env.push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
+    w.extra_env
+        .push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.failure(1);
     assert!(run.stdout().is_empty());
-    assert!(run.stderr().contains("could not reach IAM Identity Center"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("could not reach IAM Identity Center"),
+        "{}",
+        run.stderr()
+    );
 }

@@ -87,7 +87,11 @@ impl SecretService {
             .expect("start dbus-daemon");
         let bus_address = read_first_line(dbus.stdout.take().unwrap(), Duration::from_secs(10))
             .expect("dbus-daemon printed no address");
-        let mut service = SecretService { bus_address, children: vec![dbus], _dir: dir };
+        let mut service = SecretService {
+            bus_address,
+            children: vec![dbus],
+            _dir: dir,
+        };
 
         let mut keyring = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
@@ -152,10 +156,10 @@ impl SecretService {
             if line.starts_with("[/") {
                 items.extend(current.take());
                 current = Some(BTreeMap::new());
-            } else if let (Some(item), Some(i)) = (current.as_mut(), line.find("attribute.")) {
-                if let Some((k, v)) = line[i + "attribute.".len()..].split_once(" = ") {
-                    item.insert(k.trim().to_string(), v.trim().to_string());
-                }
+            } else if let (Some(item), Some(i)) = (current.as_mut(), line.find("attribute."))
+                && let Some((k, v)) = line[i + "attribute.".len()..].split_once(" = ")
+            {
+                item.insert(k.trim().to_string(), v.trim().to_string());
             }
         }
         items.extend(current);
@@ -174,7 +178,9 @@ impl SecretService {
             .stdin(Stdio::null())
             .output()
             .expect("secret-tool");
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).to_string())
     }
 
     /// Stores a secret under attributes (e.g. to plant a corrupt item).
@@ -189,7 +195,12 @@ impl SecretService {
             .stdin(Stdio::piped())
             .spawn()
             .expect("secret-tool");
-        child.stdin.take().unwrap().write_all(secret.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(secret.as_bytes())
+            .unwrap();
         assert!(child.wait().unwrap().success(), "secret-tool store failed");
     }
 }
@@ -215,7 +226,10 @@ fn read_first_line(stdout: ChildStdout, timeout: Duration) -> Option<String> {
         let _ = BufReader::new(stdout).read_line(&mut line);
         let _ = tx.send(line);
     });
-    rx.recv_timeout(timeout).ok().map(|l| l.trim().to_string()).filter(|l| !l.is_empty())
+    rx.recv_timeout(timeout)
+        .ok()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
 }
 
 /// `keyless dev-server` as a child process on a free loopback port.
@@ -239,19 +253,24 @@ impl Emulator {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(i) = line.find("http://127.0.0.1:") {
-                        let url: String = line[i..].split_whitespace().next().unwrap_or("").to_string();
-                        let _ = tx.send(url);
-                        sent = true;
-                    }
+                if !sent && let Some(i) = line.find("http://127.0.0.1:") {
+                    let url: String = line[i..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let _ = tx.send(url);
+                    sent = true;
                 }
             }
         });
         let url = rx
             .recv_timeout(Duration::from_secs(20))
             .expect("dev-server did not print its URL");
-        Emulator { url: url.trim_end_matches('/').to_string(), child }
+        Emulator {
+            url: url.trim_end_matches('/').to_string(),
+            child,
+        }
     }
 
     /// One HTTP/1.1 request to the emulator; returns status and body.
@@ -291,7 +310,9 @@ impl Drop for Emulator {
 pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let host = base.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = TcpStream::connect(host).expect("connect to emulator");
-    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
     let body = body.unwrap_or("");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n\
@@ -302,9 +323,16 @@ pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
     let mut response = Vec::new();
     stream.read_to_end(&mut response).unwrap();
     let text = String::from_utf8_lossy(&response).to_string();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    let body = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         dechunk(body)
     } else {
         body.to_string()
@@ -315,7 +343,9 @@ pub fn http(base: &str, method: &str, path: &str, body: Option<&str>) -> (u16, S
 fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || rest.len() < n {
             break;
         }
@@ -350,7 +380,12 @@ impl World {
     pub fn bare() -> World {
         let home = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-        World { home, keyring: None, emulator: None, extra_env: vec![] }
+        World {
+            home,
+            keyring: None,
+            emulator: None,
+            extra_env: vec![],
+        }
     }
 
     /// A world with a keyring and an emulator started with `emulator_args`;
@@ -412,10 +447,14 @@ impl World {
             .env("NO_COLOR", "1");
         match &self.keyring {
             Some(k) => cmd.env("DBUS_SESSION_BUS_ADDRESS", &k.bus_address),
-            None => cmd.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/keyless-test-bus"),
+            None => cmd.env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/keyless-test-bus",
+            ),
         };
         if let Some(e) = &self.emulator {
-            cmd.env("AWS_ENDPOINT_URL_SSO", &e.url).env("AWS_ENDPOINT_URL_SSO_OIDC", &e.url);
+            cmd.env("AWS_ENDPOINT_URL_SSO", &e.url)
+                .env("AWS_ENDPOINT_URL_SSO_OIDC", &e.url);
         }
         for (k, v) in &self.extra_env {
             cmd.env(k, v);
@@ -437,7 +476,8 @@ impl World {
 
     /// Signs in to `corp` (the emulator approves at once by default).
     pub fn login(&self) {
-        self.run(&["login", "--sso-session", "corp", "--no-browser"]).success();
+        self.run(&["login", "--sso-session", "corp", "--no-browser"])
+            .success();
     }
 
     /// Every file under HOME except the keyring's own, with its bytes.
@@ -482,7 +522,10 @@ impl Run {
             std::thread::sleep(Duration::from_millis(10));
         }
         let output = child.wait_with_output().unwrap();
-        Run { args: args.join(" "), output }
+        Run {
+            args: args.join(" "),
+            output,
+        }
     }
 
     pub fn stdout(&self) -> String {

@@ -10,7 +10,9 @@ fn items_written_by_one_process_are_read_by_another() {
     // the token item was written by the login process
     let items = w.keyring().items();
     assert!(
-        items.iter().any(|i| i.get("username").is_some_and(|u| u == "v1/session/corp")),
+        items
+            .iter()
+            .any(|i| i.get("username").is_some_and(|u| u == "v1/session/corp")),
         "no session item in {items:?}"
     );
     let first = w.run(&["credential-process", "--profile", "dev"]);
@@ -20,9 +22,21 @@ fn items_written_by_one_process_are_read_by_another() {
 
     let second = w.run(&["credential-process", "--profile", "dev"]);
     second.success();
-    assert_eq!(second.process_json(), a, "the second process reads what the first stored");
-    assert_eq!(w.emulator().count("GetRoleCredentials"), 1, "a cache hit makes no network call");
-    assert_eq!(w.emulator().count("CreateToken"), 1, "only the login's CreateToken");
+    assert_eq!(
+        second.process_json(),
+        a,
+        "the second process reads what the first stored"
+    );
+    assert_eq!(
+        w.emulator().count("GetRoleCredentials"),
+        1,
+        "a cache hit makes no network call"
+    );
+    assert_eq!(
+        w.emulator().count("CreateToken"),
+        1,
+        "only the login's CreateToken"
+    );
 }
 
 #[test]
@@ -35,26 +49,43 @@ fn a_corrupt_item_is_a_cache_miss() {
         .iter()
         .find(|i| i.get("username").is_some_and(|u| u.starts_with("v1/role/")))
         .unwrap_or_else(|| panic!("no role item in {items:?}"));
-    let attributes: Vec<(&str, &str)> = role.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    w.keyring().store("corrupt", &attributes, "{this is not json");
-    assert_eq!(w.keyring().lookup(&attributes).as_deref(), Some("{this is not json"));
+    let attributes: Vec<(&str, &str)> =
+        role.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    w.keyring()
+        .store("corrupt", &attributes, "{this is not json");
+    assert_eq!(
+        w.keyring().lookup(&attributes).as_deref(),
+        Some("{this is not json")
+    );
 
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.success();
     run.process_json();
-    assert_eq!(w.emulator().count("GetRoleCredentials"), 2, "the corrupt item was refetched");
+    assert_eq!(
+        w.emulator().count("GetRoleCredentials"),
+        2,
+        "the corrupt item was refetched"
+    );
     let repaired = w.keyring().lookup(&attributes).unwrap();
-    assert!(repaired.starts_with('{') && repaired.contains("\"v\":1"), "item overwritten: {}", repaired.len());
+    assert!(
+        repaired.starts_with('{') && repaired.contains("\"v\":1"),
+        "item overwritten: {}",
+        repaired.len()
+    );
 }
 
 #[test]
 fn no_secret_service_is_a_clear_error() {
     let mut w = crate::harness::World::bare();
     w.write_config(&crate::harness::standard_config());
-    w.extra_env.push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
+    w.extra_env
+        .push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.failure(1);
     assert!(run.stdout().is_empty(), "{}", run.stdout());
     let err = run.stderr();
-    assert!(err.contains("Secret Service") && err.contains("gnome-keyring"), "{err}");
+    assert!(
+        err.contains("Secret Service") && err.contains("gnome-keyring"),
+        "{err}"
+    );
 }

@@ -22,7 +22,10 @@ fn immediate_approval() {
 #[test]
 fn prompt_shows_url_and_code_and_no_browser_without_display() {
     let w = world!();
-    w.emulator().control("/_keyless/config", json!({"approval": {"mode": "auto", "afterPolls": 1}}));
+    w.emulator().control(
+        "/_keyless/config",
+        json!({"approval": {"mode": "auto", "afterPolls": 1}}),
+    );
     let run = w.run(&["login", "--profile", "dev"]);
     run.success();
     let err = run.stderr();
@@ -32,7 +35,10 @@ fn prompt_shows_url_and_code_and_no_browser_without_display() {
         let t = l.trim();
         t.len() == 9 && t.as_bytes()[4] == b'-'
     });
-    assert!(code_line.is_some(), "user code shown on its own line: {err}");
+    assert!(
+        code_line.is_some(),
+        "user code shown on its own line: {err}"
+    );
 }
 
 #[test]
@@ -52,7 +58,8 @@ fn slow_down_adds_five_seconds_between_polls() {
         json!({"pollIntervalSecs": 1, "pollScript": ["pending", "slowDown", "pending", "success"]}),
     );
     let started = Instant::now();
-    w.run(&["login", "--sso-session", "corp", "--no-browser"]).success();
+    w.run(&["login", "--sso-session", "corp", "--no-browser"])
+        .success();
     let took = started.elapsed();
     assert_eq!(w.emulator().count("CreateToken"), 4);
     // gaps: 1 s, then 6 s and 6 s after slow_down
@@ -63,11 +70,15 @@ fn slow_down_adds_five_seconds_between_polls() {
 #[test]
 fn denial_is_a_clear_error() {
     let w = world!();
-    w.emulator().control("/_keyless/config", json!({"approval": {"mode": "deny"}}));
+    w.emulator()
+        .control("/_keyless/config", json!({"approval": {"mode": "deny"}}));
     let run = w.run(&["login", "--sso-session", "corp", "--no-browser"]);
     run.failure(1);
     assert!(run.stderr().contains("denied"), "{}", run.stderr());
-    assert!(w.keyring().items().iter().all(|i| i.get("username").is_none_or(|u| !u.starts_with("v1/session/"))));
+    assert!(w.keyring().items().iter().all(|i| {
+        i.get("username")
+            .is_none_or(|u| !u.starts_with("v1/session/"))
+    }));
 }
 
 #[test]
@@ -81,7 +92,11 @@ fn device_code_expiry_ends_the_login_in_time() {
     let run = w.run(&["login", "--sso-session", "corp", "--no-browser"]);
     run.failure(1);
     assert!(run.stderr().contains("expired"), "{}", run.stderr());
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]

@@ -15,7 +15,10 @@ fn logout_removes_every_item_of_the_session() {
     w.run(&["credential-process", "--profile", "dev"]).success();
     w.run(&["credential-process", "--profile", "ro"]).success();
     let before = w.keyring().items();
-    assert!(before.len() >= 3, "session, registration and two roles: {before:?}");
+    assert!(
+        before.len() >= 3,
+        "session, registration and two roles: {before:?}"
+    );
 
     let run = w.run(&["logout", "--sso-session", "corp"]);
     run.success();
@@ -26,16 +29,26 @@ fn logout_removes_every_item_of_the_session() {
     let after = w.run(&["credential-process", "--profile", "dev"]);
     after.failure(1);
     assert!(after.stdout().is_empty());
-    assert!(after.stderr().contains("keyless login --sso-session corp"), "{}", after.stderr());
+    assert!(
+        after.stderr().contains("keyless login --sso-session corp"),
+        "{}",
+        after.stderr()
+    );
 }
 
 #[test]
 fn portal_failure_is_reported_but_not_fatal() {
     let w = world!();
     w.login();
-    w.emulator().control("/_keyless/faults", serde_json::json!({"operation": "Logout", "kind": "internal", "count": 10}));
+    w.emulator().control(
+        "/_keyless/faults",
+        serde_json::json!({"operation": "Logout", "kind": "internal", "count": 10}),
+    );
     let run = w.run(&["logout", "--all"]);
     run.success();
     assert!(run.stderr().contains("warning"), "{}", run.stderr());
-    assert!(w.keyring().items().iter().all(|i| i.get("username").is_none_or(|u| !u.starts_with("v1/session/"))));
+    assert!(w.keyring().items().iter().all(|i| {
+        i.get("username")
+            .is_none_or(|u| !u.starts_with("v1/session/"))
+    }));
 }

@@ -1,6 +1,9 @@
 //! Integration tests: the real `keyless` binary against a private
 //! gnome-keyring and the Identity Center emulator.
 
+// Tests talk to the person running them (a skip is loud); no protocol here.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
 mod harness;
 
 mod basics;

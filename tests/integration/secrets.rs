@@ -19,7 +19,10 @@ fn no_secret_in_files_or_logs() {
         run.success();
         stderr.push_str(&run.stderr());
     }
-    assert!(stderr.contains("DEBUG") || stderr.contains("INFO"), "-vv logs something: {stderr}");
+    assert!(
+        stderr.contains("DEBUG") || stderr.contains("INFO"),
+        "-vv logs something: {stderr}"
+    );
     assert!(!stderr.contains(MARKER), "a secret on stderr:\n{stderr}");
     let files = w.files();
     assert!(!files.is_empty());
@@ -36,8 +39,16 @@ fn state_file_is_private() {
     w.login();
     w.run(&["credential-process", "--profile", "dev"]).success();
     let state = w.home.path().join(".local/state/keyless/state.json");
-    let mode = std::fs::metadata(&state).expect("state file").permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&state)
+        .expect("state file")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
-    let dir = std::fs::metadata(state.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let dir = std::fs::metadata(state.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(dir, 0o700);
 }

@@ -64,7 +64,7 @@ fn init_logging(verbose: u8) {
     let filter = match std::env::var("KEYLESS_LOG") {
         Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
         _ => EnvFilter::new(match verbose {
-            0 => "warn",
+            0 => "keyless=warn",
             1 => "keyless=info",
             2 => "keyless=debug",
             _ => "keyless=trace",

@@ -146,23 +146,35 @@ impl SecretService {
             .stdin(Stdio::null())
             .output()
             .expect("secret-tool");
-        // One "[/path]" header per item, then "key = value" lines; the
-        // secret is printed without a newline, so an attribute may follow
-        // it on the same line.
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        // secret-tool prints "[/path]", label and secret on stdout and the
+        // attributes of each item, in order, on stderr: an item's
+        // attributes end where a name repeats.
+        let headers = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("[/"))
+            .count();
         let mut items = Vec::new();
         let mut current: Option<BTreeMap<String, String>> = None;
-        for line in text.lines() {
-            if line.starts_with("[/") {
+        for line in String::from_utf8_lossy(&out.stderr).lines() {
+            let Some((k, v)) = line
+                .strip_prefix("attribute.")
+                .and_then(|l| l.split_once(" = "))
+            else {
+                continue;
+            };
+            if current.as_ref().is_some_and(|c| c.contains_key(k)) {
                 items.extend(current.take());
-                current = Some(BTreeMap::new());
-            } else if let (Some(item), Some(i)) = (current.as_mut(), line.find("attribute."))
-                && let Some((k, v)) = line[i + "attribute.".len()..].split_once(" = ")
-            {
-                item.insert(k.trim().to_string(), v.trim().to_string());
             }
+            current
+                .get_or_insert_with(BTreeMap::new)
+                .insert(k.to_string(), v.to_string());
         }
         items.extend(current);
+        assert_eq!(
+            items.len(),
+            headers,
+            "secret-tool output not understood: {items:?}"
+        );
         items
     }
 

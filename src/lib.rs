@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod scan;
 pub mod secret;
 
 use std::io::Write;

@@ -1,7 +1,7 @@
 //! Credentials in the process environment (`AWS_ACCESS_KEY_ID`…): every AWS
 //! tool uses them before any profile.
 
-use super::{Finding, Kind, KeyPrefix, Origin, key_finding, key_sentence, keyid};
+use super::{Finding, KeyPrefix, Kind, Origin, key_finding, key_sentence, keyid};
 
 /// What the scanner keeps of the environment's credentials: the key ID and
 /// whether a secret and a session token are set. Never the secret values.
@@ -116,7 +116,10 @@ mod tests {
         assert!(f.long_lived);
         assert_eq!(f.origin, Origin::Environment);
         assert_eq!(f.key_id.as_deref(), Some("AKIARZPUZDIKGB2VALC4"));
-        assert_eq!(f.account.as_ref().and_then(|a| a.id()), Some("123456789012"));
+        assert_eq!(
+            f.account.as_ref().and_then(|a| a.id()),
+            Some("123456789012")
+        );
         assert!(f.message.contains("account 123456789012"), "{}", f.message);
         assert!(!format!("{f:?}").contains("SENTINEL"));
     }

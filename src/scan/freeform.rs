@@ -122,8 +122,7 @@ pub fn scan(buf: &[u8]) -> Vec<KeyHit> {
         let id = &buf[start..end];
         // The ID is ASCII by construction.
         let key_id = String::from_utf8_lossy(id).into_owned();
-        if keyid::is_documented_example(&key_id) || keyid::shannon_entropy(id) < MIN_KEY_ENTROPY
-        {
+        if keyid::is_documented_example(&key_id) || keyid::shannon_entropy(id) < MIN_KEY_ENTROPY {
             continue;
         }
         let Some(prefix) = KeyPrefix::of(&key_id) else {

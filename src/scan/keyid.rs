@@ -283,8 +283,12 @@ mod tests {
     #[test]
     fn key_id_shape() {
         assert!(looks_like_key_id("AKIAIOSFODNN7EXAMPLE"));
-        assert!(looks_like_key_id("test1234test1234".to_uppercase().as_str()));
-        assert!(!looks_like_key_id("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+        assert!(looks_like_key_id(
+            "test1234test1234".to_uppercase().as_str()
+        ));
+        assert!(!looks_like_key_id(
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+        ));
         assert!(!looks_like_key_id("test"));
         assert!(!looks_like_key_id(""));
     }

@@ -11,6 +11,7 @@
 //! printed so the key can be found in IAM) and whether a secret or session
 //! token was present. Secret values are never copied out of the bytes read.
 
+pub mod aws_files;
 pub mod environment;
 pub mod freeform;
 pub mod keyid;
@@ -319,7 +320,8 @@ impl Report {
     /// Sorts and removes exact duplicates (the same key reported twice at
     /// the same place).
     pub fn finish(&mut self) {
-        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.findings.dedup();
         self.errors.sort_by(|a, b| a.path.cmp(&b.path));
         self.notes.sort_by(|a, b| a.path.cmp(&b.path));
@@ -349,11 +351,11 @@ pub fn scan(options: &Options) -> Report {
         report.findings.extend(environment::findings(env));
         report.stats.scanned_environment = true;
     }
-    let aws_files: Vec<PathBuf> = [&options.credentials_file, &options.config_file]
-        .into_iter()
-        .flatten()
-        .cloned()
-        .collect();
+    let aws_files = aws_files::scan(
+        options.credentials_file.as_deref(),
+        options.config_file.as_deref(),
+        &mut report,
+    );
     if !options.paths.is_empty() {
         walk::walk(&options.paths, &options.walk, &aws_files, &mut report);
     }

@@ -465,7 +465,11 @@ mod tests {
         fs::create_dir_all(root.join("proj/build")).unwrap();
         fs::create_dir_all(root.join("proj/src")).unwrap();
         let key = format!("aws_access_key_id={AKIA}\naws_secret_access_key={SECRET}\n");
-        fs::write(root.join(".zshrc"), format!("export AWS_ACCESS_KEY_ID={AKIA}\n")).unwrap();
+        fs::write(
+            root.join(".zshrc"),
+            format!("export AWS_ACCESS_KEY_ID={AKIA}\n"),
+        )
+        .unwrap();
         fs::write(root.join("proj/.gitignore"), "build/\n.env\nsecret.txt\n").unwrap();
         fs::write(root.join("proj/build/out.txt"), &key).unwrap();
         fs::write(root.join("proj/secret.txt"), &key).unwrap();
@@ -534,7 +538,11 @@ mod tests {
         let mut binary = b"\0\x01\x02".to_vec();
         binary.extend_from_slice(AKIA.as_bytes());
         fs::write(root.join("blob.bin"), binary).unwrap();
-        fs::write(root.join("big.txt"), format!("{AKIA}\n{}", "x".repeat(4096))).unwrap();
+        fs::write(
+            root.join("big.txt"),
+            format!("{AKIA}\n{}", "x".repeat(4096)),
+        )
+        .unwrap();
         fs::write(root.join("empty"), "").unwrap();
         let report = run(
             &[root.to_path_buf(), root.join("missing")],
@@ -604,8 +612,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         fs::create_dir(root.join(".aws")).unwrap();
-        fs::write(root.join(".aws/credentials"), format!("[a]\naws_access_key_id={AKIA}\n"))
-            .unwrap();
+        fs::write(
+            root.join(".aws/credentials"),
+            format!("[a]\naws_access_key_id={AKIA}\n"),
+        )
+        .unwrap();
         fs::write(root.join(".aws/credentials.bak"), AKIA).unwrap();
         let mut report = Report::default();
         walk(
@@ -614,7 +625,10 @@ mod tests {
             &[root.join(".aws/credentials")],
             &mut report,
         );
-        assert_eq!(files_with_findings(&report, root), vec![".aws/credentials.bak"]);
+        assert_eq!(
+            files_with_findings(&report, root),
+            vec![".aws/credentials.bak"]
+        );
     }
 
     #[test]
@@ -624,10 +638,7 @@ mod tests {
             freeform::scan(format!("{AKIA} {SECRET}").as_bytes()).remove(0),
         );
         assert_eq!(with.severity, super::super::Severity::High);
-        let without = hit_finding(
-            Path::new("f"),
-            freeform::scan(AKIA.as_bytes()).remove(0),
-        );
+        let without = hit_finding(Path::new("f"), freeform::scan(AKIA.as_bytes()).remove(0));
         assert_eq!(without.severity, super::super::Severity::Medium);
         assert!(without.long_lived);
     }

@@ -49,8 +49,14 @@ pub(crate) mod fixtures {
         for (i, kind) in Kind::ALL.into_iter().enumerate() {
             let key = keys[i % keys.len()];
             let (origin, file) = match i % 4 {
-                0 => (Origin::CredentialsFile, Some(PathBuf::from("/home/u/.aws/credentials"))),
-                1 => (Origin::ConfigFile, Some(PathBuf::from("/home/u/.aws/config"))),
+                0 => (
+                    Origin::CredentialsFile,
+                    Some(PathBuf::from("/home/u/.aws/credentials")),
+                ),
+                1 => (
+                    Origin::ConfigFile,
+                    Some(PathBuf::from("/home/u/.aws/config")),
+                ),
                 2 => (Origin::Environment, None),
                 _ => (Origin::File, Some(PathBuf::from("proj dir/.env"))),
             };
@@ -70,7 +76,11 @@ pub(crate) mod fixtures {
                 fix: format!("fix for {}", kind.id()),
             });
         }
-        assert!(findings.iter().any(|f| f.account == Some(Account::NotEncoded)));
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.account == Some(Account::NotEncoded))
+        );
         let mut report = Report {
             findings,
             errors: vec![Problem {

@@ -77,8 +77,16 @@ pub fn write(report: &Report, style: &TextStyle, out: &mut dyn Write) -> io::Res
     if !report.findings.is_empty() {
         let rows: Vec<Row> = report.findings.iter().map(|f| row(f, style)).collect();
         let w_sev = "SEVERITY".len();
-        let w_kind = rows.iter().map(|r| r.kind.chars().count()).max().unwrap_or(0);
-        let w_key = rows.iter().map(|r| r.key.chars().count()).max().unwrap_or(0);
+        let w_kind = rows
+            .iter()
+            .map(|r| r.kind.chars().count())
+            .max()
+            .unwrap_or(0);
+        let w_key = rows
+            .iter()
+            .map(|r| r.key.chars().count())
+            .max()
+            .unwrap_or(0);
         let w_acct = rows
             .iter()
             .map(|r| r.account.chars().count())
@@ -171,7 +179,10 @@ pub fn summary(report: &Report) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         let head = if keys > 0 {
-            format!("Found {}", plural(keys, "long-lived key", "long-lived keys"))
+            format!(
+                "Found {}",
+                plural(keys, "long-lived key", "long-lived keys")
+            )
         } else {
             "No long-lived keys".to_string()
         };
@@ -269,12 +280,18 @@ mod tests {
         let text = render(&report, true);
         assert!(text.contains("\x1b[1;31mhigh"));
         // Columns stay aligned: colour codes wrap the padded cell.
-        assert!(text.contains(&format!("{}high    {RESET}", severity_color(Severity::High))));
+        assert!(text.contains(&format!(
+            "{}high    {RESET}",
+            severity_color(Severity::High)
+        )));
     }
 
     #[test]
     fn clean_report() {
         let text = render(&Report::default(), false);
-        assert_eq!(text, "No AWS keys found; scanned 0 files (0 B) in 0.00 s.\n");
+        assert_eq!(
+            text,
+            "No AWS keys found; scanned 0 files (0 B) in 0.00 s.\n"
+        );
     }
 }

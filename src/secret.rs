@@ -93,10 +93,7 @@ mod tests {
             id: &'static str,
             token: Secret<String>,
         }
-        let h = Holder {
-            id: "visible",
-            token: Secret::new(SENTINEL.into()),
-        };
+        let h = Holder { id: "visible", token: Secret::new(SENTINEL.into()) };
         let shown = format!("{h:?}");
         assert!(shown.contains("visible"));
         assert!(!shown.contains(SENTINEL));
@@ -112,15 +109,7 @@ mod tests {
 
     #[test]
     fn mask_is_total() {
-        for input in [
-            "",
-            "a",
-            "abcd",
-            "abcdefgh",
-            "é",
-            "ASIAY34FZKBOKMUTVV7A",
-            "🙂🙂🙂🙂🙂🙂🙂🙂🙂",
-        ] {
+        for input in ["", "a", "abcd", "abcdefgh", "é", "ASIAY34FZKBOKMUTVV7A", "🙂🙂🙂🙂🙂🙂🙂🙂🙂"] {
             let m = mask(input);
             if input.chars().count() > 8 {
                 assert_ne!(m, input);

@@ -20,4 +20,6 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    Scan(crate::commands::scan::ScanArgs),
+}

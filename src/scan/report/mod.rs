@@ -37,8 +37,6 @@ pub(crate) mod fixtures {
     use crate::scan::keyid::{self, Account};
     use crate::scan::{Finding, Kind, Origin, Problem, Report, Stats};
 
-    pub const SENTINEL: &str = "SENTINEL-SECRET-never-printed-0123456789";
-
     pub fn every_kind() -> Report {
         let keys = [
             "AKIARZPUZDIKGB2VALC4",

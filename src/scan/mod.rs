@@ -296,8 +296,19 @@ pub const EXIT_LONG_LIVED_KEY: u8 = 1;
 pub const EXIT_INCOMPLETE: u8 = 2;
 
 impl Report {
+    /// Distinct long-lived keys found (a key reported in two places counts
+    /// once; one whose ID is not shown counts per finding).
     pub fn long_lived_keys(&self) -> usize {
-        self.findings.iter().filter(|f| f.long_lived).count()
+        let mut ids: Vec<&str> = Vec::new();
+        let mut unnamed = 0;
+        for f in self.findings.iter().filter(|f| f.long_lived) {
+            match f.key_id.as_deref() {
+                Some(id) if !ids.contains(&id) => ids.push(id),
+                Some(_) => {}
+                None => unnamed += 1,
+            }
+        }
+        ids.len() + unnamed
     }
 
     pub fn count(&self, severity: Severity) -> usize {
@@ -395,7 +406,7 @@ pub(crate) fn key_finding(
 pub(crate) fn account_phrase(account: &Account) -> String {
     match account {
         Account::Decoded(id) => format!("account {id}"),
-        Account::NotEncoded => "account not encoded (legacy key ID)".to_string(),
+        Account::NotEncoded => "account not encoded: legacy key ID".to_string(),
         Account::Unknown => "account unknown".to_string(),
     }
 }

@@ -409,7 +409,7 @@ pub(crate) fn hit_finding(path: &Path, hit: KeyHit) -> Finding {
         // A key ID alone is not a credential; the secret may be elsewhere.
         f.severity = super::Severity::Medium;
     }
-    f.message = format!("{} {nearby}", key_sentence(f.kind, &account));
+    f.message = format!("{}; {nearby}", key_sentence(f.kind, &account));
     f.fix = if f.long_lived {
         format!(
             "remove it from this file; if it is still active, deactivate and delete key {} \

@@ -1,1 +1,3 @@
+//! Integration tests: the real `keyless` binary.
 
+mod scan;

@@ -310,6 +310,47 @@ mod tests {
         );
     }
 
+    /// The OASIS SARIF 2.1.0 schema (draft-04), vendored unchanged.
+    pub(crate) fn schema_errors(log: &Value) -> Vec<String> {
+        // The published schema's `language` patterns have a stray `]`, a
+        // literal in legacy ECMAScript regexes but rejected by the
+        // validator's meta-schema check. Escaping it keeps the meaning.
+        const BAD: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+        const FIXED: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#;
+        let text = include_str!("../../../tests/data/sarif-2.1.0-rtm.5.json");
+        assert!(text.contains(BAD));
+        let schema: Value = serde_json::from_str(&text.replace(BAD, FIXED)).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        validator
+            .iter_errors(log)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    #[test]
+    fn validates_against_the_sarif_schema() {
+        let report = fixtures::every_kind();
+        let log = to_value(
+            &report,
+            &SarifOptions {
+                srcroot: Some("/work/repo".into()),
+            },
+        );
+        assert_eq!(schema_errors(&log), Vec::<String>::new());
+        let clean = to_value(&Report::default(), &SarifOptions::default());
+        assert_eq!(schema_errors(&clean), Vec::<String>::new());
+        // The validator does reject a broken log.
+        let mut broken = log.clone();
+        broken["runs"][0]["results"][0]["level"] = json!("fatal");
+        broken["version"] = json!("2.0.0");
+        assert_eq!(
+            schema_errors(&broken).len(),
+            2,
+            "{:?}",
+            schema_errors(&broken)
+        );
+    }
+
     #[test]
     fn uris() {
         assert_eq!(

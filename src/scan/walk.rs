@@ -175,8 +175,10 @@ fn visit(shared: &Shared<'_>, result: Result<ignore::DirEntry, ignore::Error>, b
         // Scanned by the probe of its directory, ignored or not.
         return;
     }
-    if file_type.is_symlink() && entry.depth() > 0 {
-        // Not following links: a link found while walking is not searched.
+    if entry.depth() > 0 && !file_type.is_file() {
+        // A link found while walking (when not following links), or a fifo,
+        // socket or device: never opened (opening a fifo would block).
+        // Paths named on the command line are opened whatever they are.
         return;
     }
     scan_file(shared, path, buf);
@@ -605,6 +607,24 @@ mod tests {
         );
         assert_eq!(report.findings.len(), 1, "{:?}", report.findings);
         assert!(report.notes.iter().any(|n| n.message.contains("loop")));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fifos_found_while_walking_are_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let status = std::process::Command::new("mkfifo")
+            .arg(root.join("pipe"))
+            .status();
+        if !status.is_ok_and(|s| s.success()) {
+            return; // no mkfifo on this system
+        }
+        fs::write(root.join("k.txt"), AKIA).unwrap();
+        // Would block forever if the fifo were opened.
+        let report = run(&[root.to_path_buf()], &WalkOptions::default());
+        assert_eq!(report.findings.len(), 1);
+        assert!(report.errors.is_empty());
     }
 
     #[test]

@@ -253,3 +253,65 @@ fn broken_files_do_not_stop_the_scan() {
     assert_eq!(v["findings"][0]["profile"], "p");
     assert_eq!(v["findings"][0]["line"], 3);
 }
+
+/// Every case in tests/data/scan: the findings as `kind line profile key_id`.
+#[test]
+fn fixture_cases() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan");
+    let mut ran = 0;
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&cases)
+        .expect("fixture directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for case in dirs {
+        let name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let sandbox = Sandbox::new();
+        for file in ["credentials", "config"] {
+            if let Ok(bytes) = fs::read(case.join(file)) {
+                let path = sandbox.write(&format!(".aws/{file}"), "");
+                fs::write(path, bytes).expect("copy fixture");
+            }
+        }
+        let out = sandbox.scan(&["--format", "json", "--no-env"]);
+        let v = json(&out);
+        let field = |f: &serde_json::Value, k: &str| match &f[k] {
+            serde_json::Value::Null => "-".to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut got: Vec<String> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    field(f, "kind"),
+                    field(f, "line"),
+                    field(f, "profile"),
+                    field(f, "key_id")
+                )
+            })
+            .collect();
+        got.sort();
+        let expected_text = fs::read_to_string(case.join("expected")).expect("expected");
+        let mut expected: Vec<String> = expected_text.lines().map(str::to_string).collect();
+        expected.sort();
+        assert_eq!(got, expected, "case {name}");
+        let long_lived = v["summary"]["long_lived_keys"].as_u64().expect("count") > 0;
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(long_lived)),
+            "case {name}"
+        );
+        assert!(!stdout(&out).contains("wJalrXUtnFEMI"), "case {name}");
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} fixture cases found");
+}

@@ -633,12 +633,16 @@ mod tests {
         (report.findings, notes)
     }
 
-    type Row<'a> = (Kind, Origin, Option<usize>, Option<&'a str>, Option<&'a str>);
+    type Row<'a> = (
+        Kind,
+        Origin,
+        Option<usize>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
 
     /// `(kind, origin, line, profile, key_id)` of each finding, sorted.
-    fn summary(
-        findings: &[Finding],
-    ) -> Vec<Row<'_>> {
+    fn summary(findings: &[Finding]) -> Vec<Row<'_>> {
         let mut v: Vec<_> = findings
             .iter()
             .map(|f| {

@@ -584,6 +584,24 @@ mod tests {
         assert!(report.errors[0].message.contains("permission denied"));
     }
 
+    /// A file whose read fails even for root: the error is named, the rest
+    /// is scanned.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn read_errors_are_named_and_the_rest_is_scanned() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("k.txt"), AKIA).unwrap();
+        let mem = PathBuf::from("/proc/self/mem");
+        if !mem.exists() {
+            return;
+        }
+        let report = run(&[mem, dir.path().to_path_buf()], &WalkOptions::default());
+        assert_eq!(report.findings.len(), 1);
+        assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+        assert_eq!(report.errors[0].path, "/proc/self/mem");
+        assert!(report.errors[0].message.starts_with("cannot read"));
+    }
+
     #[cfg(unix)]
     #[test]
     fn symlink_loops_are_safe() {

@@ -3,7 +3,7 @@
 //! [`parse`] never fails and never panics, on any bytes. It keeps every
 //! section and every property in file order (duplicates included), so a
 //! scanner can point at each line; merging duplicates is left to
-//! [`super::Profiles`]. Wherever the AWS SDK for Rust (`aws-runtime`'s
+//! [`super::AwsFiles`]. Wherever the AWS SDK for Rust (`aws-runtime`'s
 //! `env_config` parser, the reference here) would refuse the whole file, the
 //! parser records a *fatal* [`Issue`] and carries on; wherever the SDK warns
 //! and skips something, it records a non-fatal one.
@@ -27,7 +27,10 @@
 //! - a byte-order mark is fatal in both SDKs (the Rust SDK sees a property
 //!   before any section, botocore a missing section header); so is a line
 //!   that is not UTF-8 (the Rust SDK silently ignores the whole file, the
-//!   AWS CLI refuses it). Both are reported and parsing continues.
+//!   AWS CLI refuses it). Both are reported and parsing continues;
+//! - a section repeated in one file, or a key repeated in one section, is
+//!   kept and warned about: the Rust SDK merges them (the later value wins),
+//!   botocore refuses the file.
 //!
 //! Section names: in the config file `[default]`, `[profile NAME]`,
 //! `[sso-session NAME]` and `[services NAME]`; `[NAME]` without a prefix is

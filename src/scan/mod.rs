@@ -385,7 +385,12 @@ pub(crate) fn key_finding(
     has_token: bool,
 ) -> Finding {
     let kind = Kind::of_key(prefix, has_token);
-    let account = keyid::decode_account(key_id);
+    // The account encoding is established for access keys (AKIA, ASIA) and
+    // applied by trufflehog to ABIA and ACCA; not for the other prefixes.
+    let account = match prefix {
+        KeyPrefix::KeyPair | KeyPrefix::Legacy => Account::Unknown,
+        _ => keyid::decode_account(key_id),
+    };
     Finding {
         origin,
         file: None,

@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ignore::{WalkBuilder, WalkState};
 
 use super::freeform::{self, KeyHit};
-use super::{Finding, Kind, Origin, Problem, Report, key_finding, key_sentence, keyid};
+use super::{Finding, Origin, Problem, Report, key_finding, key_sentence, keyid};
 
 /// Files above this size are skipped unless told otherwise.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
@@ -407,7 +407,7 @@ pub(crate) fn hit_finding(path: &Path, hit: KeyHit) -> Finding {
     } else {
         "no secret access key seen nearby"
     };
-    if f.kind == Kind::LongTermKey && !hit.secret_nearby {
+    if f.severity == super::Severity::High && !hit.secret_nearby {
         // A key ID alone is not a credential; the secret may be elsewhere.
         f.severity = super::Severity::Medium;
     }
@@ -429,6 +429,7 @@ pub(crate) fn hit_finding(path: &Path, hit: KeyHit) -> Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::Kind;
     use std::fs;
 
     const AKIA: &str = "AKIA2E3RX7TBDLQ6WMPZ";
@@ -679,5 +680,17 @@ mod tests {
         let without = hit_finding(Path::new("f"), freeform::scan(AKIA.as_bytes()).remove(0));
         assert_eq!(without.severity, super::super::Severity::Medium);
         assert!(without.long_lived);
+        let service = hit_finding(
+            Path::new("f"),
+            freeform::scan(b"ACCA2E3RX7TBDLQ6WMPZ").remove(0),
+        );
+        assert_eq!(service.kind, Kind::ServiceCredential);
+        assert_eq!(service.severity, super::super::Severity::Medium);
+        let key_pair = hit_finding(
+            Path::new("f"),
+            freeform::scan(b"APKA2E3RX7TBDLQ6WMPZ").remove(0),
+        );
+        assert_eq!(key_pair.account, Some(keyid::Account::Unknown));
+        assert!(!key_pair.long_lived);
     }
 }

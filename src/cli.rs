@@ -31,6 +31,8 @@ pub enum Command {
     Demo,
     /// Run a local IAM Identity Center emulator (OIDC + portal) on 127.0.0.1.
     DevServer(crate::commands::dev_server::DevServerArgs),
+    /// Find long-lived AWS access keys in the AWS files, the environment and the paths given.
+    Scan(crate::commands::scan::ScanArgs),
 }
 
 #[derive(Debug, Args)]

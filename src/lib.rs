@@ -8,6 +8,7 @@ pub mod config;
 pub mod credentials;
 pub mod emulator;
 pub mod identity_center;
+pub mod scan;
 pub mod secret;
 pub mod store;
 pub mod terminal;

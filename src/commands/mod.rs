@@ -5,6 +5,7 @@ pub mod demo;
 pub mod dev_server;
 pub mod login;
 pub mod logout;
+pub mod scan;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => logout::run(args),
         Command::Demo => demo::run(),
         Command::DevServer(args) => dev_server::run(args, &mut std::io::stderr()),
+        Command::Scan(args) => scan::main(&args),
     }
 }
 

@@ -11,4 +11,5 @@ mod credential_process;
 mod keyring;
 mod login;
 mod logout;
+mod scan;
 mod secrets;

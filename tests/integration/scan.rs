@@ -1,0 +1,317 @@
+//! `keyless scan`, run as a user runs it: the real binary, a temporary
+//! HOME, the AWS file variables pointing into it, and none of the real
+//! AWS_* variables.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const AKIA: &str = "AKIARZPUZDIKGB2VALC4"; // account 123456789012
+const ASIA: &str = "ASIAY34FZKBOKMUTVV7A"; // account 609629065308
+const SECRET: &str = "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";
+
+struct Sandbox {
+    home: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let home = tempfile::tempdir().expect("temp dir");
+        fs::create_dir(home.path().join(".aws")).expect("mkdir .aws");
+        Sandbox { home }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.home.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.path(rel);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).expect("mkdir");
+        }
+        fs::write(&path, text).expect("write");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).expect("chmod");
+        }
+        path
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyless"));
+        for (key, _) in std::env::vars_os() {
+            if key.to_string_lossy().starts_with("AWS_") || key == "NO_COLOR" {
+                cmd.env_remove(&key);
+            }
+        }
+        cmd.env("HOME", self.home.path())
+            .env("AWS_CONFIG_FILE", self.path(".aws/config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.path(".aws/credentials"))
+            .current_dir(self.home.path());
+        cmd
+    }
+
+    fn scan(&self, args: &[&str]) -> Output {
+        self.command()
+            .arg("scan")
+            .args(args)
+            .output()
+            .expect("run keyless")
+    }
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8(out.stdout.clone()).expect("utf-8 stdout")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8(out.stderr.clone()).expect("utf-8 stderr")
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+}
+
+#[test]
+fn clean_machine_exits_0() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        ".aws/config",
+        "[profile dev]\ncredential_process = keyless credential-process --profile dev\n",
+    );
+    let out = sandbox.scan(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("No AWS keys found"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !stdout(&out).contains('\x1b'),
+        "no colour when stdout is a pipe"
+    );
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn long_lived_key_exits_1_with_json_report() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        ".aws/credentials",
+        &format!("[default]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n"),
+    );
+    sandbox.write(
+        ".aws/config",
+        "[profile default]\ncredential_process = keyless credential-process --profile default\n",
+    );
+    let out = sandbox.scan(&["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    let kinds: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(kinds, vec!["long-term-key", "shadowed-profile"]);
+    let key = &v["findings"][0];
+    assert_eq!(
+        key["file"],
+        sandbox.path(".aws/credentials").display().to_string()
+    );
+    assert_eq!(key["line"], 2);
+    assert_eq!(key["profile"], "default");
+    assert_eq!(key["key_id"], AKIA);
+    assert_eq!(key["account"], "123456789012");
+    assert_eq!(key["severity"], "high");
+    assert_eq!(v["summary"]["long_lived_keys"], 1);
+    assert_eq!(v["summary"]["exit_code"], 1);
+    assert!(!stdout(&out).contains("SENTINEL"));
+}
+
+#[test]
+fn paths_are_walked_and_unreadable_ones_named_on_stderr() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "proj/.env",
+        &format!(
+            "AWS_ACCESS_KEY_ID={ASIA}\nAWS_SESSION_TOKEN={}\n",
+            "IQoJb3JpZ2luX2Vj".repeat(10)
+        ),
+    );
+    sandbox.write("proj/src/app.py", "print('hello')\n");
+    let out = sandbox.scan(&["proj", "does-not-exist", "--format", "json"]);
+    // A temporary key only, but one path could not be scanned: 2.
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stderr(&out).contains("does-not-exist"), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["findings"][0]["kind"], "temporary-key");
+    assert_eq!(v["findings"][0]["file"], "proj/.env");
+    assert_eq!(v["findings"][0]["account"], "609629065308");
+    assert_eq!(v["summary"]["errors"], 1);
+}
+
+#[test]
+fn environment_is_scanned_unless_no_env() {
+    let sandbox = Sandbox::new();
+    let mut cmd = sandbox.command();
+    cmd.args(["scan", "--format", "json"])
+        .env("AWS_ACCESS_KEY_ID", AKIA)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET);
+    let out = cmd.output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["findings"][0]["source"], "environment");
+    assert!(!stdout(&out).contains("SENTINEL") && !stderr(&out).contains("SENTINEL"));
+
+    let mut cmd = sandbox.command();
+    cmd.args(["scan", "--no-env"])
+        .env("AWS_ACCESS_KEY_ID", AKIA);
+    assert_eq!(cmd.output().expect("run").status.code(), Some(0));
+}
+
+#[test]
+fn sarif_output_validates_against_the_schema() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        ".aws/credentials",
+        &format!(
+            "[default]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n\
+             [temp]\naws_access_key_id = {ASIA}\n"
+        ),
+    );
+    sandbox.write(
+        ".aws/config",
+        "[profile admin]\nrole_arn = arn:aws:iam::123456789012:role/Admin\nsource_profile = default\n",
+    );
+    sandbox.write("a dir/notes.md", &format!("old key: {AKIA}\n"));
+    let out = sandbox.scan(&["--format", "sarif", "a dir", "missing"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let log = json(&out);
+    let errors = sarif_schema_errors(&log);
+    assert!(errors.is_empty(), "{errors:#?}");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 4);
+    assert!(results.iter().any(|r| {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "a%20dir/notes.md"
+    }));
+    assert_eq!(
+        log["runs"][0]["invocations"][0]["executionSuccessful"],
+        false
+    );
+}
+
+fn sarif_schema_errors(log: &serde_json::Value) -> Vec<String> {
+    // The published schema's `language` patterns have a stray `]`; see the
+    // unit test in src/scan/report/sarif.rs.
+    const BAD: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$""#;
+    const FIXED: &str = r#""^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}\\]?$""#;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-2.1.0-rtm.5.json");
+    let text = fs::read_to_string(path).expect("vendored SARIF schema");
+    let schema: serde_json::Value =
+        serde_json::from_str(&text.replace(BAD, FIXED)).expect("schema JSON");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    validator
+        .iter_errors(log)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let sandbox = Sandbox::new();
+    let out = sandbox.scan(&["--format", "yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("yaml"));
+}
+
+#[test]
+fn broken_files_do_not_stop_the_scan() {
+    let sandbox = Sandbox::new();
+    // A credentials "file" that is a directory, a config file with a BOM
+    // and a non-UTF-8 line.
+    fs::create_dir_all(sandbox.path("creds-dir")).expect("mkdir");
+    let mut config = b"\xEF\xBB\xBF[profile p]\n# caf\xE9\n".to_vec();
+    config.extend_from_slice(format!("aws_access_key_id = {AKIA}\n").as_bytes());
+    fs::write(sandbox.path(".aws/config"), config).expect("write");
+    let out = sandbox
+        .command()
+        .env("AWS_SHARED_CREDENTIALS_FILE", sandbox.path("creds-dir"))
+        .args(["scan", "--format", "json"])
+        .output()
+        .expect("run");
+    // The key is found (1) and the directory is named on stderr.
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("creds-dir: is a directory"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("byte-order mark"), "{}", stderr(&out));
+    let v = json(&out);
+    assert_eq!(v["findings"][0]["profile"], "p");
+    assert_eq!(v["findings"][0]["line"], 3);
+}
+
+/// Every case in tests/data/scan: the findings as `kind line profile key_id`.
+#[test]
+fn fixture_cases() {
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/scan");
+    let mut ran = 0;
+    let mut dirs: Vec<PathBuf> = fs::read_dir(&cases)
+        .expect("fixture directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for case in dirs {
+        let name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let sandbox = Sandbox::new();
+        for file in ["credentials", "config"] {
+            if let Ok(bytes) = fs::read(case.join(file)) {
+                let path = sandbox.write(&format!(".aws/{file}"), "");
+                fs::write(path, bytes).expect("copy fixture");
+            }
+        }
+        let out = sandbox.scan(&["--format", "json", "--no-env"]);
+        let v = json(&out);
+        let field = |f: &serde_json::Value, k: &str| match &f[k] {
+            serde_json::Value::Null => "-".to_string(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut got: Vec<String> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    field(f, "kind"),
+                    field(f, "line"),
+                    field(f, "profile"),
+                    field(f, "key_id")
+                )
+            })
+            .collect();
+        got.sort();
+        let expected_text = fs::read_to_string(case.join("expected")).expect("expected");
+        let mut expected: Vec<String> = expected_text.lines().map(str::to_string).collect();
+        expected.sort();
+        assert_eq!(got, expected, "case {name}");
+        let long_lived = v["summary"]["long_lived_keys"].as_u64().expect("count") > 0;
+        assert_eq!(
+            out.status.code(),
+            Some(i32::from(long_lived)),
+            "case {name}"
+        );
+        assert!(!stdout(&out).contains("wJalrXUtnFEMI"), "case {name}");
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} fixture cases found");
+}

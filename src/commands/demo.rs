@@ -88,7 +88,7 @@ async fn demo() -> anyhow::Result<()> {
 
     step(
         "3. Discover accounts and roles",
-        "`keyless onboard` turns these into AWS profiles, one per account and role:",
+        "The accounts and roles this sign-in may use; each pair becomes one AWS profile:",
     );
     let accounts = clients.accounts(&token.access_token).await?;
     let mut first: Option<(String, String)> = None;
@@ -149,6 +149,37 @@ async fn demo() -> anyhow::Result<()> {
             "Asked again, keyless answers from the keyring with no network call \
              (GetRoleCredentials calls: {calls_before} before, {calls_after} after; same key {}).",
             crate::secret::mask(&again.access_key_id)
+        ),
+    );
+
+    let sample = "[default]\naws_access_key_id = AKIARZPUZDIKGB2VALC4\n";
+    let found: Vec<String> = crate::scan::freeform::scan(sample.as_bytes())
+        .into_iter()
+        .map(|hit| {
+            let account = match crate::scan::keyid::decode_account(&hit.key_id) {
+                crate::scan::keyid::Account::Decoded(account) => format!("account {account}"),
+                _ => "account not encoded".to_string(),
+            };
+            format!(
+                "  line {}: {} ({}, {account})",
+                hit.line,
+                hit.key_id,
+                if hit.prefix.is_long_lived() {
+                    "long-lived"
+                } else {
+                    "temporary"
+                }
+            )
+        })
+        .collect();
+    step(
+        "6. Finding the long-lived keys to replace",
+        &format!(
+            "`keyless scan` finds long-lived keys in ~/.aws, the environment and any tree you give it,\n\
+             and decodes the AWS account from the key ID offline. In this sample credentials file:\n\n  \
+             {}\n\n{}\n\nRun `keyless scan` on this machine to see yours (exit 1 when one is found).",
+            sample.trim_end().replace('\n', "\n  "),
+            found.join("\n")
         ),
     );
 

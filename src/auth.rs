@@ -265,7 +265,15 @@ impl Auth<'_> {
             }
             other => other?,
         };
-        creds.validate(credentials::now())?;
+        let now = credentials::now();
+        creds.validate(now)?;
+        if !creds.reusable(now) {
+            tracing::warn!(
+                "the new role credentials expire in {}: check the system clock, or the session \
+                 duration of the permission set",
+                credentials::human_remaining(creds.remaining(now))
+            );
+        }
         store::save_role(
             self.store,
             &session.name,

@@ -279,3 +279,41 @@ fn unreachable_identity_center_is_a_clear_error() {
         run.stderr()
     );
 }
+
+/// botocore (the AWS CLI's and boto3's core) as a consumer: it runs
+/// `credential_process` without a shell, needs `Version` 1, case-sensitive
+/// keys and a timezone in `Expiration`.
+#[test]
+fn accepted_by_botocore() {
+    let w = world!();
+    let probe = std::process::Command::new("python3")
+        .args(["-c", "import botocore"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        panic!(
+            "botocore is not installed: tests/run installs it (python3 -m pip install botocore)"
+        );
+    }
+    w.login();
+    let script = r#"
+import botocore.session, json
+s = botocore.session.Session(profile="dev")
+c = s.get_credentials()
+f = c.get_frozen_credentials()
+print(json.dumps({"method": c.method, "key": f.access_key, "token": len(f.token or ""),
+                  "expiry": str(getattr(c, "_expiry_time", ""))}))
+"#;
+    let child = w
+        .command_for("python3", &["-c", script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = Run::wait(child, &["python3 (botocore)"], Duration::from_secs(60));
+    run.success();
+    let v: serde_json::Value = serde_json::from_str(run.stdout().trim()).expect(&run.stdout());
+    assert_eq!(v["method"], "custom-process");
+    assert!(v["key"].as_str().unwrap().starts_with("ASIA"), "{v}");
+    assert!(v["token"].as_u64().unwrap() > 100, "{v}");
+    assert!(v["expiry"].as_str().unwrap().contains("+00:00"), "{v}");
+}

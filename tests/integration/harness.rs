@@ -441,8 +441,20 @@ impl World {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(KEYLESS);
+        self.command_for(KEYLESS, args)
+    }
+
+    /// Any program with this world's environment, and the keyless binary's
+    /// directory first on PATH (so `credential_process = keyless …` runs it).
+    pub fn command_for(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new(program);
         cmd.args(args);
+        let bin_dir = Path::new(KEYLESS).parent().expect("binary directory");
+        let mut path = vec![bin_dir.to_path_buf()];
+        path.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        cmd.env("PATH", std::env::join_paths(path).expect("PATH"));
         for (k, _) in std::env::vars_os() {
             let k = k.to_string_lossy().to_string();
             if k.starts_with("AWS_") || k.starts_with("KEYLESS_") || k.starts_with("XDG_") {

@@ -311,7 +311,8 @@ print(json.dumps({"method": c.method, "key": f.access_key, "token": len(f.token 
         .unwrap();
     let run = Run::wait(child, &["python3 (botocore)"], Duration::from_secs(60));
     run.success();
-    let v: serde_json::Value = serde_json::from_str(run.stdout().trim()).expect(&run.stdout());
+    let v: serde_json::Value =
+        serde_json::from_str(run.stdout().trim()).unwrap_or_else(|_| panic!("{}", run.stdout()));
     assert_eq!(v["method"], "custom-process");
     assert!(v["key"].as_str().unwrap().starts_with("ASIA"), "{v}");
     assert!(v["token"].as_u64().unwrap() > 100, "{v}");

@@ -60,17 +60,25 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Logs go to stderr and only keyless's own events are shown: the HTTP
+/// and SDK layers below could log request headers, which carry tokens.
+/// `KEYLESS_LOG` takes a level (`error`, `warn`, `info`, `debug`, `trace`).
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
-    let filter = match std::env::var("KEYLESS_LOG") {
-        Ok(spec) if !spec.is_empty() => EnvFilter::new(spec),
-        _ => EnvFilter::new(match verbose {
-            0 => "keyless=warn",
-            1 => "keyless=info",
-            2 => "keyless=debug",
-            _ => "keyless=trace",
-        }),
-    };
+    let from_env = std::env::var("KEYLESS_LOG")
+        .ok()
+        .map(|v| v.trim().to_ascii_lowercase())
+        .filter(|v| ["error", "warn", "info", "debug", "trace"].contains(&v.as_str()));
+    let level = from_env.unwrap_or_else(|| {
+        match verbose {
+            0 => "warn",
+            1 => "info",
+            2 => "debug",
+            _ => "trace",
+        }
+        .to_string()
+    });
+    let filter = EnvFilter::new(format!("keyless={level}"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -19,9 +19,26 @@ fn no_secret_in_files_or_logs() {
         run.success();
         stderr.push_str(&run.stderr());
     }
+    // the most verbose setting, on the network paths too
+    for args in [
+        &["login", "--sso-session", "corp", "--no-browser"][..],
+        &["credential-process", "--profile", "dev"],
+    ] {
+        let out = w
+            .command(args)
+            .env("KEYLESS_LOG", "trace")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stderr.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
     assert!(
-        stderr.contains("DEBUG") || stderr.contains("INFO"),
-        "-vv logs something: {stderr}"
+        stderr.contains("TRACE") || stderr.contains("DEBUG"),
+        "logs something: {stderr}"
     );
     assert!(!stderr.contains(MARKER), "a secret on stderr:\n{stderr}");
     let files = w.files();

@@ -318,3 +318,36 @@ print(json.dumps({"method": c.method, "key": f.access_key, "token": len(f.token 
     assert!(v["token"].as_u64().unwrap() > 100, "{v}");
     assert!(v["expiry"].as_str().unwrap().contains("+00:00"), "{v}");
 }
+
+/// AWS-CLI-style SSO profiles, both the sso-session form and the legacy
+/// inline form, when keyless is pointed at them.
+#[test]
+fn aws_cli_sso_profiles_resolve() {
+    let w = world!();
+    let mut config = crate::harness::standard_config();
+    config.push_str(&format!(
+        "\n[profile cli]\nsso_session = corp\nsso_account_id = 444455556666\nsso_role_name = ReadOnly\n\
+         \n[profile legacy]\nsso_start_url = {}\nsso_region = us-east-1\n\
+         sso_account_id = 777788889999\nsso_role_name = ReadOnly\n",
+        crate::harness::START_URL
+    ));
+    w.write_config(&config);
+    w.login();
+    let run = w.run(&["credential-process", "--profile", "cli"]);
+    run.success();
+    assert_eq!(run.process_json()["AccountId"], "444455556666");
+
+    // the legacy form is its own session, keyed by the start URL
+    let run = w.run(&["credential-process", "--profile", "legacy"]);
+    run.failure(1);
+    assert!(
+        run.stderr().contains("keyless login --profile legacy"),
+        "{}",
+        run.stderr()
+    );
+    w.run(&["login", "--profile", "legacy", "--no-browser"])
+        .success();
+    let run = w.run(&["credential-process", "--profile", "legacy"]);
+    run.success();
+    assert_eq!(run.process_json()["AccountId"], "777788889999");
+}

@@ -351,3 +351,29 @@ fn aws_cli_sso_profiles_resolve() {
     run.success();
     assert_eq!(run.process_json()["AccountId"], "777788889999");
 }
+
+#[test]
+fn concurrent_auto_logins_start_one_device_flow() {
+    let w = world!();
+    w.emulator().control(
+        "/_keyless/config",
+        json!({"approval": {"mode": "auto", "afterPolls": 2}, "pollIntervalSecs": 1}),
+    );
+    let args = ["credential-process", "--profile", "dev", "--auto-login"];
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            w.command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let run = Run::wait(child, &args, Duration::from_secs(120));
+        run.success();
+        run.process_json();
+    }
+    assert_eq!(w.emulator().count("StartDeviceAuthorization"), 1);
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 1);
+}

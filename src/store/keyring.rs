@@ -204,7 +204,7 @@ impl KeyringStore {
     fn run<T, F>(&self, op: Op, name: &ItemName, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Entry, &ItemName) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Entry, &ItemName) -> Result<T, StoreError> + Send + 'static,
     {
         let backend = Arc::clone(&self.backend);
         let item = name.clone();
@@ -212,14 +212,26 @@ impl KeyringStore {
         let spawned = std::thread::Builder::new()
             .name("keyless-keyring".into())
             .spawn(move || {
-                let result = open_backend(&backend)
-                    .and_then(|store| entry_for(store.as_ref(), op, &item))
-                    .and_then(|entry| f(&entry, &item));
-                if matches!(result, Err(StoreError::Platform { .. })) {
-                    // The connection may be what broke (the daemon restarted):
-                    // the next operation connects afresh.
-                    *backend.lock().unwrap_or_else(PoisonError::into_inner) = None;
-                }
+                let attempt = || {
+                    let result = open_backend(&backend)
+                        .and_then(|store| entry_for(store.as_ref(), op, &item))
+                        .and_then(|entry| f(&entry, &item));
+                    if matches!(result, Err(StoreError::Platform { .. })) {
+                        // The connection may be what broke (the daemon
+                        // restarted or crashed): connect afresh next time.
+                        *backend.lock().unwrap_or_else(PoisonError::into_inner) = None;
+                    }
+                    result
+                };
+                // One retry on a fresh connection: a keyring daemon that
+                // went away mid-call is started again by D-Bus activation.
+                let result = match attempt() {
+                    Err(StoreError::Platform { detail, .. }) => {
+                        tracing::debug!(item = %item, "keyring operation failed ({detail}); retrying on a new connection");
+                        attempt()
+                    }
+                    other => other,
+                };
                 let _ = tx.send(result);
             });
         if let Err(err) = spawned {

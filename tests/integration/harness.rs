@@ -18,6 +18,8 @@ pub const KEYLESS: &str = env!("CARGO_BIN_EXE_keyless");
 /// CI never sets it.
 pub const SKIP_VAR: &str = "KEYLESS_SKIP_SECRET_SERVICE_TESTS";
 
+const PASSWORD: &str = "keyless-test-password";
+
 const PACKAGES: &str = "dbus gnome-keyring libsecret-tools";
 
 /// A private session bus with gnome-keyring's Secret Service on it.
@@ -60,8 +62,32 @@ impl SecretService {
         std::fs::create_dir(&runtime).unwrap();
         set_mode(&runtime, 0o700);
 
-        // A bus of our own with no service activation, so nothing but the
-        // keyring started below can answer for org.freedesktop.secrets.
+        // A bus of our own. The keyring is started below, unlocked with a
+        // password on stdin. gnome-keyring-daemon can crash under load (a
+        // GLib assertion on a client it no longer tracks); as on a desktop,
+        // D-Bus activation then starts it again, with the same password and
+        // the same keyring files, and `Drop` reports the crash.
+        let services = dir.path().join("services");
+        std::fs::create_dir(&services).unwrap();
+        let restart = services.join("start-keyring");
+        std::fs::write(
+            &restart,
+            format!(
+                "#!/bin/sh\nprintf %s '{PASSWORD}' | exec gnome-keyring-daemon --foreground --unlock \
+                 --components=secrets >> '{}' 2>&1\n",
+                dir.path().join("gnome-keyring.log").display()
+            ),
+        )
+        .unwrap();
+        set_mode(&restart, 0o700);
+        std::fs::write(
+            services.join("org.freedesktop.secrets.service"),
+            format!(
+                "[D-BUS Service]\nName=org.freedesktop.secrets\nExec={}\n",
+                restart.display()
+            ),
+        )
+        .unwrap();
         let config = dir.path().join("bus.conf");
         std::fs::write(
             &config,
@@ -69,9 +95,11 @@ impl SecretService {
                 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\" \
                  \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n\
                  <busconfig><type>session</type><listen>unix:path={}</listen><auth>EXTERNAL</auth>\
+                 <servicedir>{}</servicedir>\
                  <policy context=\"default\"><allow send_destination=\"*\" eavesdrop=\"true\"/>\
                  <allow eavesdrop=\"true\"/><allow own=\"*\"/></policy></busconfig>\n",
-                dir.path().join("bus").display()
+                dir.path().join("bus").display(),
+                services.display()
             ),
         )
         .unwrap();
@@ -93,6 +121,7 @@ impl SecretService {
             _dir: dir,
         };
 
+        let log = std::fs::File::create(service._dir.path().join("gnome-keyring.log")).unwrap();
         let mut keyring = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env_clear()
@@ -101,13 +130,13 @@ impl SecretService {
             .env("XDG_RUNTIME_DIR", &runtime)
             .env("DBUS_SESSION_BUS_ADDRESS", &service.bus_address)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .spawn()
             .expect("start gnome-keyring-daemon");
         {
             let mut stdin = keyring.stdin.take().unwrap();
-            stdin.write_all(b"keyless-test-password").unwrap();
+            stdin.write_all(PASSWORD.as_bytes()).unwrap();
         }
         service.children.push(keyring);
         service.wait_for_secrets();
@@ -135,6 +164,15 @@ impl SecretService {
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("gnome-keyring-daemon did not appear on the private session bus within 15 s");
+    }
+
+    /// Kills the keyring daemon started by the harness; the next client
+    /// call starts it again through D-Bus activation.
+    pub fn kill_daemon(&mut self) {
+        if let Some(keyring) = self.children.get_mut(1) {
+            let _ = keyring.kill();
+            let _ = keyring.wait();
+        }
     }
 
     /// `secret-tool search --all service keyless`: the attributes of every
@@ -219,6 +257,25 @@ impl SecretService {
 
 impl Drop for SecretService {
     fn drop(&mut self) {
+        let crashed = self.children.iter_mut().any(|c| {
+            // exited by itself (killed by a signal: the harness did it)
+            c.try_wait()
+                .ok()
+                .flatten()
+                .is_some_and(|status| status.code().is_some())
+        });
+        if crashed || std::thread::panicking() {
+            let log = std::fs::read_to_string(self._dir.path().join("gnome-keyring.log"))
+                .unwrap_or_default();
+            eprintln!(
+                "--- NOTE: gnome-keyring-daemon {} during this test; its log:\n{log}---",
+                if crashed {
+                    "exited (restarted by D-Bus activation)"
+                } else {
+                    "was running"
+                }
+            );
+        }
         for child in self.children.iter_mut().rev() {
             let _ = child.kill();
             let _ = child.wait();

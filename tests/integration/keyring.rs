@@ -89,3 +89,18 @@ fn no_secret_service_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_restarted_keyring_daemon_keeps_the_login() {
+    let mut w = world!();
+    w.login();
+    w.keyring.as_mut().unwrap().kill_daemon();
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.success();
+    run.process_json();
+    assert_eq!(
+        w.emulator().count("CreateToken"),
+        1,
+        "no new login was needed"
+    );
+}

@@ -191,12 +191,6 @@ impl ApiError {
                 },
                 None,
             ),
-            SdkError::ResponseError(_) => (
-                ApiErrorKind::Malformed {
-                    detail: root_cause(&err),
-                },
-                None,
-            ),
             _ => (
                 ApiErrorKind::Malformed {
                     detail: root_cause(&err),

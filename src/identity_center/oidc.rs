@@ -1,6 +1,11 @@
 //! SSO OIDC: client registration, device authorization, token creation
 //! and refresh (IDENTITY-CENTER.md §1).
 
+use aws_sdk_ssooidc::operation::create_token::builders::CreateTokenFluentBuilder;
+use aws_sdk_ssooidc::operation::create_token::{CreateTokenError, CreateTokenOutput};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+
 use super::{ApiError, Clients};
 use crate::secret::Secret;
 pub use crate::store::Registration;
@@ -106,11 +111,7 @@ impl Clients {
         device: &DeviceAuthorization,
     ) -> Result<TokenGrant, ApiError> {
         let out = self
-            .oidc
-            .create_token()
-            .client_id(&registration.client_id)
-            .client_secret(registration.client_secret.expose())
-            .grant_type(DEVICE_GRANT)
+            .create_token(registration, DEVICE_GRANT)
             .device_code(device.device_code.expose())
             .send()
             .await;
@@ -124,35 +125,26 @@ impl Clients {
         refresh_token: &Secret<String>,
     ) -> Result<TokenGrant, ApiError> {
         let out = self
-            .oidc
-            .create_token()
-            .client_id(&registration.client_id)
-            .client_secret(registration.client_secret.expose())
-            .grant_type(REFRESH_GRANT)
+            .create_token(registration, REFRESH_GRANT)
             .refresh_token(refresh_token.expose())
             .send()
             .await;
         grant_from("CreateToken (refresh)", out)
     }
+
+    fn create_token(&self, registration: &Registration, grant: &str) -> CreateTokenFluentBuilder {
+        self.oidc
+            .create_token()
+            .client_id(&registration.client_id)
+            .client_secret(registration.client_secret.expose())
+            .grant_type(grant)
+    }
 }
 
-fn grant_from<E>(
+fn grant_from(
     op: &'static str,
-    out: Result<
-        aws_sdk_ssooidc::operation::create_token::CreateTokenOutput,
-        aws_smithy_runtime_api::client::result::SdkError<
-            E,
-            aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-        >,
-    >,
-) -> Result<TokenGrant, ApiError>
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
-        + std::error::Error
-        + Send
-        + Sync
-        + 'static,
-{
+    out: Result<CreateTokenOutput, SdkError<CreateTokenError, HttpResponse>>,
+) -> Result<TokenGrant, ApiError> {
     let out = out.map_err(|e| ApiError::from_sdk(op, e))?;
     let access_token = out
         .access_token

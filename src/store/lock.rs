@@ -19,11 +19,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// How long to wait for another process's login (it may be waiting for a
-/// person in a browser).
-pub const LOGIN_LOCK_TIMEOUT: Duration = Duration::from_secs(120);
-/// How long to wait for another process fetching the same role credentials.
-pub const FETCH_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long to wait for another process writing the state file.
 pub const STATE_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
 

@@ -12,18 +12,8 @@
 //! There is no plaintext fallback: if the keyring is unavailable or locked,
 //! every operation fails with a [`StoreError`] that says what to do.
 //!
-//! Typical use, in `credential-process`:
-//!
-//! ```text
-//! let store = KeyringStore::new();                  // connects on first use
-//! if let Some(creds) = load_role(&store, s, a, r)?  // the one read on a hit
-//!     && fresh_enough(&creds) { print; return }
-//! let state = StateFile::from_env()?;
-//! let _lock = state.locks().role(s, a, r, FETCH_LOCK_TIMEOUT)?;
-//! // read again: another process may have fetched while this one waited
-//! ... fetch, save_role(&store, s, a, r, &new)?,
-//! state.update(|st| st.role_mut(s, a, r).expiration = Some(new.expiration))?;
-//! ```
+//! The lifecycle that uses all of this (cache, locks, re-read after the
+//! lock, state updates) is in [`crate::auth`].
 
 pub mod items;
 pub mod keyring;
@@ -35,9 +25,7 @@ pub use items::{
     load_registration, load_role, load_token, save_registration, save_role, save_token,
 };
 pub use keyring::{DEFAULT_KEYRING_TIMEOUT, KeyringStore, MemoryStore, SERVICE, SecretStore};
-pub use lock::{
-    FETCH_LOCK_TIMEOUT, LOGIN_LOCK_TIMEOUT, LockError, LockGuard, Locks, STATE_LOCK_TIMEOUT,
-};
+pub use lock::{LockError, LockGuard, Locks, STATE_LOCK_TIMEOUT};
 pub use state::{RoleState, STATE_DIR_ENV, SessionState, State, StateError, StateFile};
 
 use std::fmt;

@@ -32,17 +32,17 @@ pub const SESSION_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 pub enum AuthError {
     #[error("not signed in to sso-session '{session}' (or the session expired). Run: {command}")]
     LoginRequired { session: String, command: String },
-    #[error("{0}")]
+    #[error(transparent)]
     Device(#[from] DeviceFlowError),
-    #[error("{0}")]
+    #[error(transparent)]
     Api(#[from] ApiError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
-    #[error("{0}")]
+    #[error(transparent)]
     Lock(#[from] LockError),
-    #[error("{0}")]
+    #[error(transparent)]
     Refused(#[from] Refusal),
-    #[error("{0}")]
+    #[error(transparent)]
     State(#[from] StateError),
 }
 

@@ -1,6 +1,11 @@
 //! Command-line types only: parsing, no behaviour.
 
-use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::emulator;
+use crate::scan::walk::DEFAULT_MAX_FILE_SIZE;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,9 +35,9 @@ pub enum Command {
     /// See the whole flow on this machine, with no AWS account: a local emulator, a real login, real credentials.
     Demo,
     /// Run a local IAM Identity Center emulator (OIDC + portal) on 127.0.0.1.
-    DevServer(crate::commands::dev_server::DevServerArgs),
+    DevServer(DevServerArgs),
     /// Find long-lived AWS access keys in the AWS files, the environment and the paths given.
-    Scan(crate::commands::scan::ScanArgs),
+    Scan(ScanArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,4 +83,207 @@ pub struct LogoutArgs {
     /// Sign out of every sso-session keyless knows.
     #[arg(long)]
     pub all: bool,
+}
+
+/// The port `dev-server` listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 7788;
+
+#[derive(Debug, Args)]
+pub struct DevServerArgs {
+    /// Port on 127.0.0.1 (0 picks a free one and prints it).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+
+    /// Approve a device code after this many CreateToken polls (0: at once).
+    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with_all = ["deny", "manual"])]
+    pub approve_after: u32,
+
+    /// Approve device codes only on the browser page (verificationUri).
+    #[arg(long, conflicts_with = "deny")]
+    pub manual: bool,
+
+    /// Deny every device code (AccessDeniedException).
+    #[arg(long)]
+    pub deny: bool,
+
+    /// Number of generated accounts (default: three sample accounts).
+    #[arg(long, value_name = "N")]
+    pub accounts: Option<usize>,
+
+    /// Role names assigned in every account, comma-separated.
+    #[arg(long, value_name = "ROLE,…", value_delimiter = ',')]
+    pub roles: Vec<String>,
+
+    /// Access-token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_ACCESS_TOKEN_TTL_SECS)]
+    pub token_ttl: u64,
+
+    /// Role-credential lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_ROLE_CREDENTIAL_TTL_SECS)]
+    pub credential_ttl: u64,
+
+    /// Client-registration lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_REGISTRATION_TTL_SECS)]
+    pub registration_ttl: u64,
+
+    /// Device-code lifetime (`expiresIn`) in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_DEVICE_CODE_TTL_SECS)]
+    pub device_code_ttl: u64,
+
+    /// Poll `interval` in seconds sent with device codes.
+    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_POLL_INTERVAL_SECS)]
+    pub interval: u64,
+
+    /// Leave `interval` out of device authorizations.
+    #[arg(long)]
+    pub no_interval: bool,
+
+    /// Answer SlowDownException to polls that come sooner than the interval.
+    #[arg(long)]
+    pub enforce_interval: bool,
+
+    /// Issue no refresh tokens.
+    #[arg(long)]
+    pub no_refresh_token: bool,
+
+    /// What a refresh does with the refresh token.
+    #[arg(long, value_enum, default_value_t = Rotation::Rotate)]
+    pub refresh_rotation: Rotation,
+
+    /// First four characters of issued access key IDs (AKIA imitates a long-lived key).
+    #[arg(long, value_name = "PREFIX", default_value = "ASIA")]
+    pub access_key_prefix: String,
+
+    /// Leave the session token out of role credentials.
+    #[arg(long)]
+    pub omit_session_token: bool,
+
+    /// Text embedded in every secret issued, to search logs for leaks.
+    #[arg(long, value_name = "TEXT", default_value = emulator::DEFAULT_SECRET_MARKER)]
+    pub marker: String,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Rotation {
+    /// A new refresh token each time; the old one stops working.
+    Rotate,
+    /// No refresh token in the answer; the old one keeps working.
+    Omit,
+    /// The same refresh token again.
+    Same,
+}
+
+/// `keyless scan --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// A table for people.
+    Text,
+    /// One JSON document (schema in docs/scan.md).
+    Json,
+    /// SARIF 2.1.0, for code-scanning tools.
+    Sarif,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when stdout is a terminal and NO_COLOR is unset.
+    Auto,
+    Always,
+    Never,
+}
+
+/// Find long-lived AWS keys (AKIA…) on this machine and explain each one.
+///
+/// Always reads the AWS credentials and config files (AWS_SHARED_CREDENTIALS_FILE,
+/// AWS_CONFIG_FILE) and the environment; searches any PATH given as free-form
+/// text. Never prints a secret. Exit status: 0 no long-lived key, 1 a long-lived
+/// key found, 2 something could not be scanned.
+#[derive(Debug, Clone, Args)]
+pub struct ScanArgs {
+    /// Files or directories to search too (dotfiles, .env files, shell history,
+    /// project trees).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Do not check AWS_ACCESS_KEY_ID and friends in the environment.
+    #[arg(long)]
+    pub no_env: bool,
+
+    /// Do not read the AWS credentials and config files.
+    #[arg(long)]
+    pub no_aws_files: bool,
+
+    /// Search files that .gitignore, .ignore or git's exclude files leave out,
+    /// and .git directories.
+    #[arg(long)]
+    pub no_ignore: bool,
+
+    /// Follow symbolic links found inside directories (loops are detected).
+    #[arg(short = 'L', long)]
+    pub follow: bool,
+
+    /// Skip files larger than this (suffixes K, M, G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64M")]
+    pub max_file_size: u64,
+
+    /// Worker threads for the directory walk (default: one per core).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// When to colour the text output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+impl Default for ScanArgs {
+    fn default() -> Self {
+        ScanArgs {
+            paths: Vec::new(),
+            format: Format::Text,
+            no_env: false,
+            no_aws_files: false,
+            no_ignore: false,
+            follow: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            threads: None,
+            color: ColorChoice::Auto,
+        }
+    }
+}
+
+/// `64M`, `1G`, `512K`, `1000`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, multiplier) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier))
+        .ok_or_else(|| format!("'{text}' is not a size; write e.g. 64M, 512K or 1G"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_size("1G"), Ok(1 << 30));
+        assert_eq!(parse_size("100"), Ok(100));
+        assert!(parse_size("x").is_err());
+        assert!(parse_size("").is_err());
+        assert!(parse_size("99999999999999999G").is_err());
+        assert!(parse_size("é").is_err());
+    }
 }

@@ -18,10 +18,20 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// A command line that parses but asks for something impossible (a bad
+/// option value, a combination that makes no sense). Exits 2, like a clap
+/// usage error.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 /// The one exit path: parse, dispatch, print the error chain once, map it
 /// to an exit code (0 success, 1 failure, 2 usage).
 pub fn run() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return clap_exit(&err),
+    };
     init_logging(cli.verbose);
     match commands::dispatch(cli.command) {
         Ok(code) => code,
@@ -31,24 +41,34 @@ pub fn run() -> ExitCode {
             }
             let mut stderr = std::io::stderr().lock();
             let _ = writeln!(stderr, "keyless: {}", error_chain(&err));
-            ExitCode::from(1)
+            if err.chain().any(|c| c.is::<UsageError>()) {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
 
-/// `outer: cause: root cause`, skipping causes already contained in the
-/// message before them.
+/// Help and version go to stdout with exit 0; usage errors to stderr
+/// with exit 2. A closed pipe is not an error.
+fn clap_exit(err: &clap::Error) -> ExitCode {
+    let _ = err.print();
+    if err.use_stderr() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `outer: cause: root cause`, each cause once.
 pub fn error_chain(err: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in err.chain() {
-        let text = cause.to_string();
-        if out.contains(&text) {
-            continue;
-        }
         if !out.is_empty() {
             out.push_str(": ");
         }
-        out.push_str(&text);
+        out.push_str(&cause.to_string());
     }
     out
 }

@@ -4,97 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
 
+use crate::cli::{DevServerArgs, Rotation};
 use crate::emulator::{self, Approval, EmulatorConfig, RefreshRotation, RefreshTokens};
-
-/// The port `dev-server` listens on unless told otherwise.
-pub const DEFAULT_PORT: u16 = 7788;
-
-#[derive(Debug, Args)]
-pub struct DevServerArgs {
-    /// Port on 127.0.0.1 (0 picks a free one and prints it).
-    #[arg(long, default_value_t = DEFAULT_PORT)]
-    pub port: u16,
-
-    /// Approve a device code after this many CreateToken polls (0: at once).
-    #[arg(long, value_name = "N", default_value_t = 1, conflicts_with_all = ["deny", "manual"])]
-    pub approve_after: u32,
-
-    /// Approve device codes only on the browser page (verificationUri).
-    #[arg(long, conflicts_with = "deny")]
-    pub manual: bool,
-
-    /// Deny every device code (AccessDeniedException).
-    #[arg(long)]
-    pub deny: bool,
-
-    /// Number of generated accounts (default: three sample accounts).
-    #[arg(long, value_name = "N")]
-    pub accounts: Option<usize>,
-
-    /// Role names assigned in every account, comma-separated.
-    #[arg(long, value_name = "ROLE,…", value_delimiter = ',')]
-    pub roles: Vec<String>,
-
-    /// Access-token lifetime in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_ACCESS_TOKEN_TTL_SECS)]
-    pub token_ttl: u64,
-
-    /// Role-credential lifetime in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_ROLE_CREDENTIAL_TTL_SECS)]
-    pub credential_ttl: u64,
-
-    /// Client-registration lifetime in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_REGISTRATION_TTL_SECS)]
-    pub registration_ttl: u64,
-
-    /// Device-code lifetime (`expiresIn`) in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_DEVICE_CODE_TTL_SECS)]
-    pub device_code_ttl: u64,
-
-    /// Poll `interval` in seconds sent with device codes.
-    #[arg(long, value_name = "SECS", default_value_t = emulator::DEFAULT_POLL_INTERVAL_SECS)]
-    pub interval: u64,
-
-    /// Leave `interval` out of device authorizations.
-    #[arg(long)]
-    pub no_interval: bool,
-
-    /// Answer SlowDownException to polls that come sooner than the interval.
-    #[arg(long)]
-    pub enforce_interval: bool,
-
-    /// Issue no refresh tokens.
-    #[arg(long)]
-    pub no_refresh_token: bool,
-
-    /// What a refresh does with the refresh token.
-    #[arg(long, value_enum, default_value_t = Rotation::Rotate)]
-    pub refresh_rotation: Rotation,
-
-    /// First four characters of issued access key IDs (AKIA imitates a long-lived key).
-    #[arg(long, value_name = "PREFIX", default_value = "ASIA")]
-    pub access_key_prefix: String,
-
-    /// Leave the session token out of role credentials.
-    #[arg(long)]
-    pub omit_session_token: bool,
-
-    /// Text embedded in every secret issued, to search logs for leaks.
-    #[arg(long, value_name = "TEXT", default_value = emulator::DEFAULT_SECRET_MARKER)]
-    pub marker: String,
-}
-
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum Rotation {
-    /// A new refresh token each time; the old one stops working.
-    Rotate,
-    /// No refresh token in the answer; the old one keeps working.
-    Omit,
-    /// The same refresh token again.
-    Same,
-}
 
 impl DevServerArgs {
     pub fn to_config(&self) -> EmulatorConfig {

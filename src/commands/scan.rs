@@ -11,109 +11,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
 
+use crate::cli::{ColorChoice, Format, ScanArgs};
 use crate::config::{Env, FileKind};
 use crate::scan::report::{json, sarif, text};
 use crate::scan::walk::{DEFAULT_MAX_FILE_SIZE, WalkOptions};
 use crate::scan::{self, EnvCredentials, Options};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// A table for people.
-    Text,
-    /// One JSON document (schema in docs/scan.md).
-    Json,
-    /// SARIF 2.1.0, for code-scanning tools.
-    Sarif,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    /// Colour when stdout is a terminal and NO_COLOR is unset.
-    Auto,
-    Always,
-    Never,
-}
-
-/// Find long-lived AWS keys (AKIA…) on this machine and explain each one.
-///
-/// Always reads the AWS credentials and config files (AWS_SHARED_CREDENTIALS_FILE,
-/// AWS_CONFIG_FILE) and the environment; searches any PATH given as free-form
-/// text. Never prints a secret. Exit status: 0 no long-lived key, 1 a long-lived
-/// key found, 2 something could not be scanned.
-#[derive(Debug, Clone, Args)]
-pub struct ScanArgs {
-    /// Files or directories to search too (dotfiles, .env files, shell history,
-    /// project trees).
-    #[arg(value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
-
-    /// Do not check AWS_ACCESS_KEY_ID and friends in the environment.
-    #[arg(long)]
-    pub no_env: bool,
-
-    /// Do not read the AWS credentials and config files.
-    #[arg(long)]
-    pub no_aws_files: bool,
-
-    /// Search files that .gitignore, .ignore or git's exclude files leave out,
-    /// and .git directories.
-    #[arg(long)]
-    pub no_ignore: bool,
-
-    /// Follow symbolic links found inside directories (loops are detected).
-    #[arg(short = 'L', long)]
-    pub follow: bool,
-
-    /// Skip files larger than this (suffixes K, M, G).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "64M")]
-    pub max_file_size: u64,
-
-    /// Worker threads for the directory walk (default: one per core).
-    #[arg(short = 'j', long, value_name = "N")]
-    pub threads: Option<usize>,
-
-    /// When to colour the text output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
-}
-
-impl Default for ScanArgs {
-    fn default() -> Self {
-        ScanArgs {
-            paths: Vec::new(),
-            format: Format::Text,
-            no_env: false,
-            no_aws_files: false,
-            no_ignore: false,
-            follow: false,
-            max_file_size: DEFAULT_MAX_FILE_SIZE,
-            threads: None,
-            color: ColorChoice::Auto,
-        }
-    }
-}
-
-/// `64M`, `1G`, `512K`, `1000`.
-fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let (digits, multiplier) = match text.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&text[..i], 1u64 << 10),
-        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
-        _ => (text, 1),
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(multiplier))
-        .ok_or_else(|| format!("'{text}' is not a size; write e.g. 64M, 512K or 1G"))
-}
 
 /// Entry point from the CLI: the real environment, stdout and stderr.
 pub fn main(args: &ScanArgs) -> anyhow::Result<ExitCode> {
@@ -472,15 +375,4 @@ mod tests {
         );
     }
 
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("64M"), Ok(64 << 20));
-        assert_eq!(parse_size("512k"), Ok(512 << 10));
-        assert_eq!(parse_size("1G"), Ok(1 << 30));
-        assert_eq!(parse_size("100"), Ok(100));
-        assert!(parse_size("x").is_err());
-        assert!(parse_size("").is_err());
-        assert!(parse_size("99999999999999999G").is_err());
-        assert!(parse_size("é").is_err());
     }
-}

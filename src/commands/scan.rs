@@ -15,10 +15,11 @@ use anyhow::Context;
 use crate::cli::{ColorChoice, Format, ScanArgs};
 use crate::config::{Env, FileKind};
 use crate::scan::report::{json, sarif, text};
-use crate::scan::walk::{DEFAULT_MAX_FILE_SIZE, WalkOptions};
+use crate::scan::walk::WalkOptions;
 use crate::scan::{self, EnvCredentials, Options};
 
 /// Entry point from the CLI: the real environment, stdout and stderr.
+#[allow(clippy::disallowed_methods)] // the scan report's one stdout writer
 pub fn main(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     // The one deliberate stdout writer of `scan`: the report.
@@ -374,5 +375,4 @@ mod tests {
                 .contains("~/.aws/credentials:2 [default]")
         );
     }
-
-    }
+}

@@ -304,13 +304,27 @@ mod tests {
                 continue;
             };
             let markdown = file.extension().is_some_and(|e| e == "md");
+            let mut in_code = false;
             for (n, line) in text.lines().enumerate() {
                 let at = format!("{}:{}", file.display(), n + 1);
+                if markdown && line.trim_start().starts_with("```") {
+                    in_code = !in_code;
+                }
                 let mut starts: Vec<usize> = Vec::new();
-                for lead in ["`keyless ", "Run: keyless ", "\"keyless ", "$ keyless "] {
+                for lead in ["`keyless ", "Run: keyless ", "$ keyless "] {
                     starts.extend(line.match_indices(lead).map(|(i, _)| i + lead.len()));
                 }
-                if markdown && line.trim_start().starts_with("keyless ") {
+                // A string that is a command line: `"keyless login --sso-session {}"`.
+                for (i, _) in line.match_indices("\"keyless ") {
+                    let rest = &line[i + "\"keyless ".len()..];
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                        .unwrap_or(rest.len());
+                    if rest[end..].starts_with(['"', '{']) || rest[end..].starts_with(" -") {
+                        starts.push(i + "\"keyless ".len());
+                    }
+                }
+                if in_code && line.trim_start().starts_with("keyless ") {
                     starts.push(line.len() - line.trim_start().len() + "keyless ".len());
                 }
                 for start in starts {

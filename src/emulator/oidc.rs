@@ -158,8 +158,8 @@ pub fn start_device_authorization(
             break code;
         }
     };
-    let device_code = issue::device_code();
     let config = &inner.config;
+    let device_code = issue::device_code(&config.secret_marker);
     let ttl = config.device_code_ttl_secs;
     let device = DeviceAuthorization {
         client_id,

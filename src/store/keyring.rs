@@ -700,6 +700,7 @@ mod tests {
         let name = ItemName::session(&format!("unit-test-{}", std::process::id()));
         store.set(&name, &Secret::new(SENTINEL.into())).unwrap();
         assert_eq!(store.get(&name).unwrap().unwrap().expose(), SENTINEL);
+        assert!(store.list().unwrap().contains(&name), "listed by its name");
         // A second store, a second connection, sees the same item.
         let other = KeyringStore::new();
         assert_eq!(other.get(&name).unwrap().unwrap().expose(), SENTINEL);

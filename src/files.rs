@@ -91,7 +91,7 @@ fn too_large(limit: u64) -> io::Error {
 /// say) is refused, since anyone could replace keyless's files in it.
 pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => return check_private(dir, &meta),
+        Ok(meta) if meta.is_dir() => return check_private(&meta),
         Ok(_) => {
             return Err(io::Error::new(
                 io::ErrorKind::NotADirectory,
@@ -108,28 +108,33 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     builder.create(dir)
 }
 
+/// An error if `dir` exists and others may write to it; nothing if it
+/// does not exist (yet).
+pub fn check_existing_private(dir: &Path) -> io::Result<()> {
+    match std::fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => check_private(&meta),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(unix)]
-fn check_private(dir: &Path, meta: &std::fs::Metadata) -> io::Result<()> {
+fn check_private(meta: &std::fs::Metadata) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let mode = meta.permissions().mode();
     let shared = mode & 0o022 != 0 || mode & 0o1000 != 0;
     if shared {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!(
-                "{} is shared with other users (mode {:o}); keyless keeps its state only in a \
-                 directory of its own: set KEYLESS_STATE_DIR to a new directory (it is created \
-                 0700), e.g. ~/.local/state/keyless",
-                dir.display(),
-                mode & 0o7777
-            ),
-        ));
+        return Err(io::Error::other(format!(
+            "it is shared with other users (mode {:o}); keyless keeps its state only in a \
+             directory of its own: set KEYLESS_STATE_DIR to a new directory (it is created \
+             0700), e.g. ~/.local/state/keyless",
+            mode & 0o7777
+        )));
     }
     Ok(())
 }
 
 #[cfg(not(unix))]
-fn check_private(_dir: &Path, _meta: &std::fs::Metadata) -> io::Result<()> {
+fn check_private(_meta: &std::fs::Metadata) -> io::Result<()> {
     Ok(())
 }
 

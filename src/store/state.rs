@@ -158,6 +158,9 @@ pub enum StateError {
     #[error("could not write the state file {}: {}", .path.display(), files::describe(.error, Access::Write))]
     Write { path: PathBuf, error: io::Error },
 
+    #[error("cannot keep keyless's state in {}: {error}", .path.display())]
+    Shared { path: PathBuf, error: io::Error },
+
     #[error(transparent)]
     Lock(#[from] LockError),
 }
@@ -175,8 +178,15 @@ impl StateFile {
     }
 
     /// The platform location, or `KEYLESS_STATE_DIR` when set.
+    /// A directory that exists but is shared with others is refused here,
+    /// before anything is read from or written to it.
     pub fn from_env() -> Result<Self, StateError> {
-        resolve_dir(std::env::var_os(STATE_DIR_ENV)).map(Self::new)
+        let dir = resolve_dir(std::env::var_os(STATE_DIR_ENV))?;
+        files::check_existing_private(&dir).map_err(|error| StateError::Shared {
+            path: dir.clone(),
+            error,
+        })?;
+        Ok(Self::new(dir))
     }
 
     #[cfg(test)]
@@ -353,7 +363,11 @@ mod tests {
         file.update(sample).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&file.path()), 0o600);
-        assert_eq!(mode(file.dir()), 0o755, "only directories keyless creates are narrowed");
+        assert_eq!(
+            mode(file.dir()),
+            0o755,
+            "only directories keyless creates are narrowed"
+        );
     }
 
     #[cfg(unix)]

@@ -41,6 +41,7 @@ pub fn run() -> ExitCode {
         Err(err) => return clap_exit(&err),
     };
     init_logging(cli.verbose);
+    commands::set_quiet(cli.quiet);
     match commands::dispatch(cli.command) {
         Ok(code) => code,
         Err(err) => {

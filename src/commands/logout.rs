@@ -53,7 +53,7 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
                 let portal_error =
                     ctx.with_auth(&session, None, async |auth| auth.logout(&name).await)??;
                 if let Some(e) = portal_error {
-                    super::say(format_args!(
+                    super::warn(format_args!(
                         "keyless: warning: the portal logout for sso-session '{name}' failed \
                          ({e}); the local token and credentials were deleted anyway"
                     ));
@@ -61,7 +61,7 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
             }
             None => {
                 auth::forget_session(&ctx.store, Some(&state), &name)?;
-                super::say(format_args!(
+                super::warn(format_args!(
                     "keyless: warning: the region of sso-session '{name}' is not known (it is \
                      neither in the config nor in the state file), so its portal session could \
                      not be ended; it ends when its token expires. The local token and \

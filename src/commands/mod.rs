@@ -121,9 +121,23 @@ pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> 
     Ok(runtime.block_on(future))
 }
 
-/// A line for the person at the terminal, on stderr.
-#[allow(clippy::print_stderr)] // the deliberate writer of human messages
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: [`say`] says nothing; [`warn`] still does.
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A line for the person at the terminal, on stderr (not with `--quiet`).
 pub fn say(message: std::fmt::Arguments<'_>) {
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        warn(message);
+    }
+}
+
+/// A line that is shown even with `--quiet`: a warning, on stderr.
+#[allow(clippy::print_stderr)] // the deliberate writer of human messages
+pub fn warn(message: std::fmt::Arguments<'_>) {
     eprintln!("{message}");
 }
 

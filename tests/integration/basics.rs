@@ -60,3 +60,21 @@ fn malformed_config_is_a_clear_error() {
         run.stderr()
     );
 }
+
+#[test]
+fn the_harness_reads_outputs_larger_than_a_pipe() {
+    let w = World::bare();
+    let args = [
+        "-c",
+        "head -c 300000 /dev/zero; head -c 200000 /dev/zero >&2",
+    ];
+    let child = w
+        .command_for("sh", &args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let run = crate::harness::Run::wait(child, &args, std::time::Duration::from_secs(20));
+    assert_eq!(run.output.stdout.len(), 300_000);
+    assert_eq!(run.output.stderr.len(), 200_000);
+}

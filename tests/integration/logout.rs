@@ -1,10 +1,10 @@
 //! `keyless logout`.
 
+use crate::harness::World;
 use crate::world;
 
-#[test]
-fn logout_removes_every_item_of_the_session() {
-    let w = world!();
+/// Signed in to `corp`, with credentials fetched for two roles.
+fn signed_in_with_two_roles(w: &World) {
     let mut config = crate::harness::standard_config();
     config.push_str(
         "\n[profile ro]\ncredential_process = keyless credential-process --profile ro\n\
@@ -14,6 +14,12 @@ fn logout_removes_every_item_of_the_session() {
     w.login();
     w.run(&["credential-process", "--profile", "dev"]).success();
     w.run(&["credential-process", "--profile", "ro"]).success();
+}
+
+#[test]
+fn logout_removes_every_item_of_the_session() {
+    let w = world!();
+    signed_in_with_two_roles(&w);
     let before = w.keyring().items();
     assert_eq!(
         before.len(),
@@ -57,15 +63,7 @@ fn portal_failure_is_reported_but_not_fatal() {
 #[test]
 fn logout_all_without_a_state_file_removes_everything() {
     let w = world!();
-    let mut config = crate::harness::standard_config();
-    config.push_str(
-        "\n[profile ro]\ncredential_process = keyless credential-process --profile ro\n\
-         keyless_sso_session = corp\nkeyless_account_id = 444455556666\nkeyless_role_name = ReadOnly\n",
-    );
-    w.write_config(&config);
-    w.login();
-    w.run(&["credential-process", "--profile", "dev"]).success();
-    w.run(&["credential-process", "--profile", "ro"]).success();
+    signed_in_with_two_roles(&w);
     assert_eq!(w.keyring().items().len(), 4);
     let state = w.state_dir().join("state.json");
     std::fs::remove_file(&state).expect("the state file was written");

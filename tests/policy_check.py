@@ -19,6 +19,7 @@ Exit 0: all checks passed; 1: a check failed; 3: a Python package is missing
 """
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -58,14 +59,25 @@ SCP_LIMIT = 5120
 
 def check(condition, what):
     (PASSED if condition else FAILURES).append(what)
-    if not condition:
+    if condition:
+        print("ok: " + what)
+    else:
         print("FAIL: " + what, file=sys.stderr)
 
 
-def lint(policy, where):
+# parliament reads every document as an identity policy, which must name a
+# Resource. A role's trust policy never does (IAM refuses one that does), so
+# for trust policies, and for them only, that one finding is expected.
+TRUST_POLICY_FINDING = "MALFORMED: Statement contains neither Resource nor NotResource"
+
+
+def lint(policy, where, trust=False):
     """parliament's findings on one policy document, community auditors included."""
     result = parliament.analyze_policy_string(json.dumps(policy), include_community_auditors=True)
     findings = ["%s: %s" % (f.issue, f.detail) for f in result.findings]
+    if trust:
+        check(findings.count(TRUST_POLICY_FINDING) == len(policy["Statement"]), "%s: parliament reads it as a trust policy" % where)
+        findings = [f for f in findings if f != TRUST_POLICY_FINDING]
     check(not findings, "parliament finds nothing in %s %s" % (where, findings if findings else ""))
 
 
@@ -140,8 +152,18 @@ def check_policies(directory, names):
 
 def check_cloudformation(directory, names):
     paths = [os.path.join(directory, n) for n in names]
-    run = subprocess.run([sys.executable, "-m", "cfnlint", "--", *paths], capture_output=True, text=True)
+    # cfn-lint's own entry point, run by this interpreter (no PATH lookup).
+    runner = "import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())"
+    run = subprocess.run([sys.executable, "-c", runner, "--", *paths], capture_output=True, text=True)
     check(run.returncode == 0, "cfn-lint passes on %s%s" % (", ".join(names), "" if run.returncode == 0 else ":\n" + run.stdout + run.stderr))
+    # And cfn-lint does refuse a broken template (self-test).
+    broken = os.path.join(directory, "..", "keyless-broken-template.json")
+    template = json.load(open(paths[0]))
+    template["Resources"]["Broken"] = {"Type": "AWS::Events::Rulez", "Properties": {}}
+    json.dump(template, open(broken, "w"))
+    run = subprocess.run([sys.executable, "-c", runner, "--", broken], capture_output=True, text=True)
+    os.unlink(broken)
+    check(run.returncode != 0, "cfn-lint refuses a template with an unknown resource type (self-test)")
     patterns = []
     for name, path in zip(names, paths):
         template = json.load(open(path))
@@ -150,7 +172,7 @@ def check_cloudformation(directory, names):
             if resource["Type"] == "AWS::SNS::TopicPolicy":
                 lint(resolve_cfn(props["PolicyDocument"]), "%s %s" % (name, logical_id))
             if resource["Type"] == "AWS::IAM::Role":
-                lint(resolve_cfn(props["AssumeRolePolicyDocument"]), "%s %s trust policy" % (name, logical_id))
+                lint(resolve_cfn(props["AssumeRolePolicyDocument"]), "%s %s trust policy" % (name, logical_id), trust=True)
                 for p in props.get("Policies", []):
                     lint(resolve_cfn(p["PolicyDocument"]), "%s %s %s" % (name, logical_id, p["PolicyName"]))
             if resource["Type"] == "AWS::Events::Rule":
@@ -195,7 +217,8 @@ def check_terraform(directory, names):
                 provider = block.get("provider")
                 check(provider is None or provider.split(".")[1] in providers, "%s %s.%s names a configured provider" % (name, kind, block_name))
         for block_name, block in doc.get("data", {}).get("aws_iam_policy_document", {}).items():
-            lint(tf_policy_document(block), "%s %s" % (name, block_name))
+            trust = any("sts:AssumeRole" in s["actions"] for s in block["statement"])
+            lint(tf_policy_document(block), "%s %s" % (name, block_name), trust=trust)
         for block_name, block in doc["resource"].get("aws_cloudwatch_event_rule", {}).items():
             patterns.append((block["name"], json.loads(block["event_pattern"].replace("$${", "${")), "%s %s" % (name, block_name)))
     return patterns
@@ -295,9 +318,12 @@ EXPECTED = {
     "keyless-credential-issuance": {"create-access-key", "reactivate-key", "create-user", "create-login-profile", "create-service-credential"},
     "keyless-guardrail-denied": {"create-access-key-scp-denied", "kms-rcp-denied"},
 }
+# What the pitfall pattern lets through: only the calls made by role sessions.
+PITFALL_EXPECTED = {"reactivate-key", "create-user", "create-login-profile"}
 
 
 def route(patterns):
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     try:
@@ -325,7 +351,7 @@ def route(patterns):
                 for m in got:
                     arrived.add(json.loads(m["Body"])["detail"]["eventID"])
                     sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
-            expected = EXPECTED[rule_name]
+            expected = EXPECTED.get(rule_name, PITFALL_EXPECTED)
             for label, what in labels.items():
                 should = label in expected
                 check(
@@ -369,11 +395,26 @@ def main():
                 check(reference[rule_name] == pattern, "%s: %s is the same pattern as before" % (name, rule_name))
             reference[rule_name] = pattern
     check(set(reference) == set(EXPECTED), "patterns for both rules: %s" % sorted(reference))
+    if set(reference) != set(EXPECTED):
+        print("policy_check: %d passed, %d failed" % (len(PASSED), len(FAILURES)))
+        return 1
     embedded = check_cloudformation(directory, templates) + check_terraform(directory, terraform)
     for rule_name, pattern, where in embedded:
         check(reference.get(rule_name) == pattern, "%s carries the %s pattern" % (where, rule_name))
 
-    route([(rule_name, pattern, name) for rule_name, pattern in sorted(reference.items())] + embedded)
+    # The pitfall the generated patterns avoid, shown on the same server: an
+    # anything-but on sessionIssuer.arn (to leave out a break-glass role)
+    # also drops every key an IAM user creates, since those events have no
+    # such field. This also proves the router can refuse an event.
+    pitfall = json.loads(json.dumps(reference.get("keyless-credential-issuance", {})))
+    pitfall.setdefault("detail", {})["userIdentity"] = {
+        "sessionContext": {"sessionIssuer": {"arn": [{"anything-but": ["arn:aws:iam::%s:role/BreakGlass" % ACCOUNT]}]}}
+    }
+    route(
+        [(rule_name, pattern, name) for rule_name, pattern in sorted(reference.items())]
+        + embedded
+        + [("anything-but-pitfall", pitfall, "a pattern excluding BreakGlass with anything-but")]
+    )
 
     print("policy_check: %d passed, %d failed" % (len(PASSED), len(FAILURES)))
     return 1 if FAILURES else 0

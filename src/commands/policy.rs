@@ -128,12 +128,18 @@ mod tests {
     fn scp_prints_the_document_and_explains_on_stderr() {
         let (result, out, err) = run_line(&["scp", "--explain"]);
         assert_eq!(result.unwrap(), ExitCode::SUCCESS);
-        assert!(out.starts_with(r#"{"Version":"2012-10-17""#) && out.ends_with("}\n"), "{out}");
+        assert!(
+            out.starts_with(r#"{"Version":"2012-10-17""#) && out.ends_with("}\n"),
+            "{out}"
+        );
         assert_eq!(out.lines().count(), 1);
         for sid in [scp::SID_USAGE, scp::SID_ISSUANCE, scp::SID_ROOT] {
             assert!(err.contains(&format!("{sid}: (")), "{err}");
         }
-        assert!(err.contains("keyless: policy scp: note: no --allow-role"), "{err}");
+        assert!(
+            err.contains("keyless: policy scp: note: no --allow-role"),
+            "{err}"
+        );
         let (_, _, quiet) = run_line(&["scp", "--only", "usage,root"]);
         assert_eq!(quiet, "");
     }
@@ -141,10 +147,23 @@ mod tests {
     #[test]
     fn bad_values_are_usage_errors_naming_the_option() {
         for (line, expected) in [
-            (&["scp", "--exempt-path", "/"][..], "policy scp: --exempt-path: "),
-            (&["scp", "--allow-role", "BreakGlass"][..], "policy scp: --allow-role BreakGlass: "),
+            (
+                &["scp", "--exempt-path", "/"][..],
+                "policy scp: --exempt-path: ",
+            ),
+            (
+                &["scp", "--allow-role", "BreakGlass"][..],
+                "policy scp: --allow-role BreakGlass: ",
+            ),
             (&["rcp", "--max-size", "0"][..], "policy rcp: --max-size 0"),
-            (&["alert", "--central-bus", "arn:aws:sns:us-east-1:111122223333:t"][..], "policy alert: --central-bus"),
+            (
+                &[
+                    "alert",
+                    "--central-bus",
+                    "arn:aws:sns:us-east-1:111122223333:t",
+                ][..],
+                "policy alert: --central-bus",
+            ),
         ] {
             let (result, out, _) = run_line(line);
             let error = result.unwrap_err();

@@ -153,7 +153,11 @@ pub fn check_central_bus(text: &str) -> Result<(), String> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c));
-    if parts[1] != "aws" || parts[2] != "events" || parts[3].is_empty() || parts[4].len() != 12 || !name_ok
+    if parts[1] != "aws"
+        || parts[2] != "events"
+        || parts[3].is_empty()
+        || parts[4].len() != 12
+        || !name_ok
     {
         return Err(format!("it is not an event bus ARN; {fix}"));
     }
@@ -220,11 +224,13 @@ pub fn generate(options: &AlertOptions) -> Result<Generated, PolicyError> {
                  would drop every event from an IAM user, which has no such field.",
                 ISSUANCE_EVENTS.join(", ")
             ),
-            Rule::Denied => "Matches calls of any service refused with AccessDenied… whose message \
+            Rule::Denied => {
+                "Matches calls of any service refused with AccessDenied… whose message \
                  names a service or resource control policy: watch it after each rollout phase. \
                  Calls are recorded in the region they were made in; deploy it in each region in \
                  use (IAM's own denials arrive in us-east-1)."
-                .to_string(),
+                    .to_string()
+            }
         };
         explanations.push((rule.name().to_string(), text));
     }
@@ -252,9 +258,11 @@ fn cloudformation(rules: &[Rule], options: &AlertOptions) -> Value {
     template.insert(
         "Description".into(),
         json!(match central {
-            None => "keyless alert rules: new long-lived IAM credentials and calls refused by \
+            None =>
+                "keyless alert rules: new long-lived IAM credentials and calls refused by \
                      the guardrails, published to an SNS topic.",
-            Some(_) => "keyless alert rules for a member account: new long-lived IAM credentials \
+            Some(_) =>
+                "keyless alert rules for a member account: new long-lived IAM credentials \
                         and calls refused by the guardrails, forwarded to the organisation's \
                         central event bus. Deploy as a service-managed StackSet.",
         }),
@@ -355,7 +363,10 @@ fn cloudformation(rules: &[Rule], options: &AlertOptions) -> Value {
                     }
                 }),
             );
-            outputs.insert("AlertTopicArn".into(), json!({"Value": {"Ref": "AlertTopic"}}));
+            outputs.insert(
+                "AlertTopicArn".into(),
+                json!({"Value": {"Ref": "AlertTopic"}}),
+            );
         }
         Some(bus) => {
             resources.insert(
@@ -456,8 +467,14 @@ fn terraform(rules: &[Rule], options: &AlertOptions) -> Value {
             json!({"value": format!("${{aws_cloudwatch_event_rule.{name}.arn}}")}),
         );
     }
-    resources.insert("aws_cloudwatch_event_rule".into(), Value::Object(rule_blocks));
-    resources.insert("aws_cloudwatch_event_target".into(), Value::Object(target_blocks));
+    resources.insert(
+        "aws_cloudwatch_event_rule".into(),
+        Value::Object(rule_blocks),
+    );
+    resources.insert(
+        "aws_cloudwatch_event_target".into(),
+        Value::Object(target_blocks),
+    );
     let mut documents = serde_json::Map::new();
     match central {
         None => {
@@ -592,7 +609,8 @@ mod tests {
                 r#""detail-type":["AWS API Call via CloudTrail"]}"#
             )
         );
-        let both: Value = serde_json::from_str(&generate_ok(&AlertOptions::default()).text).unwrap();
+        let both: Value =
+            serde_json::from_str(&generate_ok(&AlertOptions::default()).text).unwrap();
         assert_eq!(both[ISSUANCE_RULE], issuance_pattern());
         assert_eq!(both[DENIED_RULE], denied_pattern());
         let one = generate_ok(&AlertOptions {
@@ -627,14 +645,26 @@ mod tests {
         let t: Value = serde_json::from_str(&out.text).unwrap();
         let r = &t["Resources"];
         assert_eq!(r["AlertTopic"]["Properties"]["TopicName"], "sec-alerts");
-        assert_eq!(r["CredentialIssuanceRule"]["Properties"]["EventPattern"], issuance_pattern());
-        assert_eq!(r["GuardrailDeniedRule"]["Properties"]["EventPattern"], denied_pattern());
+        assert_eq!(
+            r["CredentialIssuanceRule"]["Properties"]["EventPattern"],
+            issuance_pattern()
+        );
+        assert_eq!(
+            r["GuardrailDeniedRule"]["Properties"]["EventPattern"],
+            denied_pattern()
+        );
         assert_eq!(
             r["CredentialIssuanceRule"]["Properties"]["Targets"][0]["Arn"],
             json!({"Ref": "AlertTopic"})
         );
         let statement = &r["AlertTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
-        assert_eq!(statement["Condition"]["ArnEquals"]["aws:SourceArn"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            statement["Condition"]["ArnEquals"]["aws:SourceArn"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(
             t["Rules"]["IamEventsRegion"]["Assertions"][0]["Assert"]["Fn::Equals"][1],
             "us-east-1"
@@ -663,7 +693,10 @@ mod tests {
         assert!(r.get("AlertTopic").is_none());
         let target = &r["CredentialIssuanceRule"]["Properties"]["Targets"][0];
         assert_eq!(target["Arn"], BUS);
-        assert_eq!(target["RoleArn"], json!({"Fn::GetAtt": ["ForwardRole", "Arn"]}));
+        assert_eq!(
+            target["RoleArn"],
+            json!({"Fn::GetAtt": ["ForwardRole", "Arn"]})
+        );
         assert_eq!(
             r["ForwardRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"],
             BUS
@@ -716,7 +749,11 @@ mod tests {
             })
             .unwrap_err();
             assert!(err.is_usage(), "{bus}");
-            assert!(err.to_string().contains("arn:aws:events:REGION:ACCOUNT:event-bus/NAME"), "{err}");
+            assert!(
+                err.to_string()
+                    .contains("arn:aws:events:REGION:ACCOUNT:event-bus/NAME"),
+                "{err}"
+            );
         }
         let err = generate(&AlertOptions {
             sns_topic_name: "a topic".into(),

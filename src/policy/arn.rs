@@ -71,7 +71,9 @@ pub fn check_role_pattern(text: &str) -> Result<(), String> {
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let (service, region, resource) = (parts[2], parts[3], parts[5]);
     if service != "iam" || !region.is_empty() {
-        return Err("a role ARN is arn:aws:iam::ACCOUNT:role/PATH/NAME (service iam, no region)".into());
+        return Err(
+            "a role ARN is arn:aws:iam::ACCOUNT:role/PATH/NAME (service iam, no region)".into(),
+        );
     }
     let Some(path_and_name) = resource.strip_prefix("role/") else {
         return Err(format!(
@@ -117,7 +119,9 @@ pub fn check_user_path(path: &str) -> Result<(), String> {
         ));
     }
     if path == "/" {
-        return Err("/ is every user's path, so it would exempt everyone; use e.g. /keyless-exempt/".into());
+        return Err(
+            "/ is every user's path, so it would exempt everyone; use e.g. /keyless-exempt/".into(),
+        );
     }
     if path.len() > 512 {
         return Err("an IAM path is at most 512 characters".into());
@@ -167,15 +171,20 @@ mod tests {
     #[test]
     fn role_patterns_name_the_fix() {
         assert_eq!(
-            check_role_pattern("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_IdentityAdmin_*"),
+            check_role_pattern(
+                "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_IdentityAdmin_*"
+            ),
             Ok(())
         );
         let err = check_role_pattern("arn:aws:iam::*:role/AWSReservedSSO_Admin_*").unwrap_err();
         assert!(
-            err.contains("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Admin_*"),
+            err.contains(
+                "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Admin_*"
+            ),
             "{err}"
         );
-        let err = check_role_pattern("arn:aws:sts::123456789012:assumed-role/Admin/alice").unwrap_err();
+        let err =
+            check_role_pattern("arn:aws:sts::123456789012:assumed-role/Admin/alice").unwrap_err();
         assert!(err.contains("role itself"), "{err}");
         assert!(check_role_pattern("arn:aws:iam::*:user/alice").is_err());
         assert!(check_role_pattern("arn:aws:s3:::bucket").is_err());
@@ -189,14 +198,23 @@ mod tests {
             "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_X_*"
         ));
         assert!(!is_identity_center_role("arn:aws:iam::*:role/BreakGlass"));
-        assert!(!is_identity_center_role("arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/"));
+        assert!(!is_identity_center_role(
+            "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/"
+        ));
     }
 
     #[test]
     fn user_paths() {
         assert_eq!(check_user_path("/keyless-exempt/"), Ok(()));
         assert_eq!(check_user_path("/a/b/"), Ok(()));
-        for bad in ["/", "keyless-exempt/", "/keyless-exempt", "/a*/", "/a//b/", "/a b/"] {
+        for bad in [
+            "/",
+            "keyless-exempt/",
+            "/keyless-exempt",
+            "/a*/",
+            "/a//b/",
+            "/a b/",
+        ] {
             assert!(check_user_path(bad).is_err(), "{bad}");
         }
     }

@@ -18,7 +18,13 @@ pub const POLICY_VERSION: &str = "2012-10-17";
 
 /// The documented values of `aws:PrincipalType`. An IAM user is `User`
 /// (CloudTrail says `IAMUser`, the policy language does not).
-pub const PRINCIPAL_TYPES: [&str; 5] = ["Account", "User", "FederatedUser", "AssumedRole", "Anonymous"];
+pub const PRINCIPAL_TYPES: [&str; 5] = [
+    "Account",
+    "User",
+    "FederatedUser",
+    "AssumedRole",
+    "Anonymous",
+];
 
 /// Service prefixes whose resources resource control policies cover.
 pub const RCP_SERVICES: [&str; 5] = ["s3", "sts", "kms", "sqs", "secretsmanager"];
@@ -204,7 +210,9 @@ pub enum PolicyError {
     },
     #[error("statement {sid}: an SCP cannot have a Principal element; AWS refuses it")]
     PrincipalInScp { sid: String },
-    #[error("statement {sid}: an RCP statement must have \"Principal\": \"*\" and narrow it with conditions")]
+    #[error(
+        "statement {sid}: an RCP statement must have \"Principal\": \"*\" and narrow it with conditions"
+    )]
     RcpPrincipal { sid: String },
     #[error("statement {sid}: an RCP can only deny, and only with Action (no NotAction)")]
     RcpShape { sid: String },
@@ -248,7 +256,10 @@ impl PolicyError {
     /// True when the fix is a different command line (exit 2), false when
     /// the generated document itself is wrong (a bug, exit 1).
     pub fn is_usage(&self) -> bool {
-        matches!(self, PolicyError::TooLarge { .. } | PolicyError::BadOption(_))
+        matches!(
+            self,
+            PolicyError::TooLarge { .. } | PolicyError::BadOption(_)
+        )
     }
 }
 
@@ -353,10 +364,11 @@ mod tests {
     use super::*;
 
     fn sample() -> Policy {
-        Policy::new(vec![
-            Statement::deny("A", ["iam:CreateAccessKey"])
-                .when("StringEquals", "aws:PrincipalType", ["User"]),
-        ])
+        Policy::new(vec![Statement::deny("A", ["iam:CreateAccessKey"]).when(
+            "StringEquals",
+            "aws:PrincipalType",
+            ["User"],
+        )])
     }
 
     #[test]
@@ -404,24 +416,33 @@ mod tests {
 
     #[test]
     fn principal_type_values_come_from_the_documented_set() {
-        let policy = Policy::new(vec![
-            Statement::deny("A", ["*"]).when("StringEquals", "aws:PrincipalType", ["IAMUser"]),
-        ]);
+        let policy = Policy::new(vec![Statement::deny("A", ["*"]).when(
+            "StringEquals",
+            "aws:PrincipalType",
+            ["IAMUser"],
+        )]);
         let err = validate(&policy, Kind::Scp, 5120, "").unwrap_err();
-        assert!(err.to_string().contains("the condition value is User"), "{err}");
+        assert!(
+            err.to_string().contains("the condition value is User"),
+            "{err}"
+        );
         for value in PRINCIPAL_TYPES {
-            let policy = Policy::new(vec![
-                Statement::deny("A", ["*"]).when("StringEquals", "aws:PrincipalType", [value]),
-            ]);
+            let policy = Policy::new(vec![Statement::deny("A", ["*"]).when(
+                "StringEquals",
+                "aws:PrincipalType",
+                [value],
+            )]);
             assert!(validate(&policy, Kind::Scp, 5120, "").is_ok(), "{value}");
         }
     }
 
     #[test]
     fn user_agent_is_never_a_condition() {
-        let policy = Policy::new(vec![
-            Statement::deny("A", ["*"]).when("StringLike", "aws:UserAgent", ["aws-cli/*"]),
-        ]);
+        let policy = Policy::new(vec![Statement::deny("A", ["*"]).when(
+            "StringLike",
+            "aws:UserAgent",
+            ["aws-cli/*"],
+        )]);
         assert_eq!(
             validate(&policy, Kind::Scp, 5120, ""),
             Err(PolicyError::UserAgent { sid: "A".into() })
@@ -430,16 +451,19 @@ mod tests {
 
     #[test]
     fn arn_condition_values_must_be_arns() {
-        let policy = Policy::new(vec![
-            Statement::deny("A", ["*"]).when("ArnNotLike", "aws:PrincipalArn", ["role/Admin"]),
-        ]);
+        let policy = Policy::new(vec![Statement::deny("A", ["*"]).when(
+            "ArnNotLike",
+            "aws:PrincipalArn",
+            ["role/Admin"],
+        )]);
         let err = validate(&policy, Kind::Scp, 5120, "").unwrap_err();
         assert!(matches!(err, PolicyError::BadArn { .. }), "{err}");
     }
 
     #[test]
     fn rcp_rules() {
-        let rcp = |statement: Statement| validate(&Policy::new(vec![statement]), Kind::Rcp, 5120, "");
+        let rcp =
+            |statement: Statement| validate(&Policy::new(vec![statement]), Kind::Rcp, 5120, "");
         assert!(matches!(
             rcp(Statement::deny("A", ["s3:*"])),
             Err(PolicyError::RcpPrincipal { .. })
@@ -460,7 +484,10 @@ mod tests {
         assert!(err.is_usage());
         assert_eq!(
             err.to_string(),
-            format!("the SCP is {size} characters, 3 over the limit of {}; do less", size - 3)
+            format!(
+                "the SCP is {size} characters, 3 over the limit of {}; do less",
+                size - 3
+            )
         );
     }
 }

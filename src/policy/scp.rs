@@ -8,9 +8,9 @@
 //! is absent (every session, an IAM user's console session included,
 //! carries it).
 
+use super::Generated;
 use super::arn;
 use super::document::{self, Kind, Policy, PolicyError, Statement};
-use super::Generated;
 
 /// The safe SCP size limit in characters (some organisations have 10,240).
 pub const SCP_SIZE_LIMIT: usize = 5120;
@@ -169,7 +169,10 @@ pub fn generate(options: &ScpOptions) -> Result<Generated, PolicyError> {
                             .to_string(),
                     );
                 }
-                for pattern in allow_roles.iter().filter(|p| !arn::is_identity_center_role(p)) {
+                for pattern in allow_roles
+                    .iter()
+                    .filter(|p| !arn::is_identity_center_role(p))
+                {
                     notes.push(format!(
                         "{pattern} is not an Identity Center role: anyone who can create or \
                          assume a role of that name in a member account can issue credentials; \
@@ -178,10 +181,11 @@ pub fn generate(options: &ScpOptions) -> Result<Generated, PolicyError> {
                 }
             }
             Part::Root => {
-                statements.push(
-                    Statement::deny(SID_ROOT, ["iam:CreateAccessKey"])
-                        .when("ArnLike", "aws:PrincipalArn", ["arn:aws:iam::*:root"]),
-                );
+                statements.push(Statement::deny(SID_ROOT, ["iam:CreateAccessKey"]).when(
+                    "ArnLike",
+                    "aws:PrincipalArn",
+                    ["arn:aws:iam::*:root"],
+                ));
                 explanations.push((
                     SID_ROOT,
                     "(root) Denies the root user of each member account creating an access key \
@@ -236,7 +240,10 @@ mod tests {
         let out = generate_ok(&ScpOptions::default());
         assert_eq!(out.text, DEFAULT_SCP);
         assert_eq!(
-            out.explanations.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+            out.explanations
+                .iter()
+                .map(|(s, _)| s.as_str())
+                .collect::<Vec<_>>(),
             [SID_USAGE, SID_ISSUANCE, SID_ROOT]
         );
         assert_eq!(out.notes.len(), 1, "{:?}", out.notes);
@@ -278,10 +285,15 @@ mod tests {
 
     #[test]
     fn allowed_roles_and_exempt_path() {
-        let sso = "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_IdentityAdmin_*";
+        let sso =
+            "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_IdentityAdmin_*";
         let out = generate_ok(&ScpOptions {
             exempt_path: "/legacy/keys/".into(),
-            allow_roles: vec![sso.into(), "arn:aws:iam::123456789012:role/BreakGlass".into(), sso.into()],
+            allow_roles: vec![
+                sso.into(),
+                "arn:aws:iam::123456789012:role/BreakGlass".into(),
+                sso.into(),
+            ],
             only: vec![Part::Usage, Part::Issuance],
             ..ScpOptions::default()
         });
@@ -301,7 +313,12 @@ mod tests {
     #[test]
     fn too_many_roles_is_refused_with_the_overshoot_and_the_fixes() {
         let roles: Vec<String> = (0..80)
-            .map(|i| format!("arn:aws:iam::{:012}:role/platform/deployers/TerraformDeployer{i}", 100_000_000_000u64 + i))
+            .map(|i| {
+                format!(
+                    "arn:aws:iam::{:012}:role/platform/deployers/TerraformDeployer{i}",
+                    100_000_000_000u64 + i
+                )
+            })
             .collect();
         let options = ScpOptions {
             allow_roles: roles,

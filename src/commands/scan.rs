@@ -375,4 +375,5 @@ mod tests {
                 .contains("~/.aws/credentials:2 [default]")
         );
     }
-}
+
+    }

@@ -18,6 +18,7 @@ use crate::policy::scp::{self, Part, ScpOptions};
 use crate::policy::{PolicyError, write_document, write_explanations};
 
 /// Entry point from the CLI: the real stdout and stderr.
+#[allow(clippy::disallowed_methods)] // the policy document's one stdout writer
 pub(crate) fn main(args: &PolicyArgs) -> anyhow::Result<ExitCode> {
     // The one deliberate stdout writer of `policy`: the document.
     let mut out = std::io::stdout().lock();

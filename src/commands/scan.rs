@@ -375,5 +375,4 @@ mod tests {
                 .contains("~/.aws/credentials:2 [default]")
         );
     }
-
-    }
+}

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::Serializer;
 
 use super::arn;
 
@@ -51,28 +51,24 @@ impl Policy {
     }
 }
 
+/// Guardrails only ever deny; an SCP's or RCP's `Allow` is AWS's own
+/// full-access policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Effect {
-    Allow,
     Deny,
 }
 
-/// `"*"` or `{"Service": "…"}`.
+/// Only `"*"`: an RCP statement applies to every principal and narrows with
+/// conditions (an SCP has no Principal at all).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Any,
-    Service(String),
 }
 
 impl Serialize for Principal {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self {
             Principal::Any => serializer.serialize_str("*"),
-            Principal::Service(service) => {
-                let mut map = serializer.serialize_map(Some(1))?;
-                map.serialize_entry("Service", service)?;
-                map.end()
-            }
         }
     }
 }
@@ -214,7 +210,7 @@ pub enum PolicyError {
         "statement {sid}: an RCP statement must have \"Principal\": \"*\" and narrow it with conditions"
     )]
     RcpPrincipal { sid: String },
-    #[error("statement {sid}: an RCP can only deny, and only with Action (no NotAction)")]
+    #[error("statement {sid}: an RCP names its actions with Action (it has no NotAction)")]
     RcpShape { sid: String },
     #[error(
         "statement {sid}: {action} is not an action of a service RCPs cover ({})",
@@ -294,7 +290,7 @@ pub fn validate(
                 if statement.principal != Some(Principal::Any) {
                     return Err(PolicyError::RcpPrincipal { sid: sid.clone() });
                 }
-                if statement.effect != Effect::Deny || statement.not_action.is_some() {
+                if statement.not_action.is_some() {
                     return Err(PolicyError::RcpShape { sid: sid.clone() });
                 }
                 for action in statement.actions() {

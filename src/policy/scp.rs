@@ -45,14 +45,6 @@ pub enum Part {
 
 impl Part {
     pub const ALL: [Part; 3] = [Part::Usage, Part::Issuance, Part::Root];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Part::Usage => "usage",
-            Part::Issuance => "issuance",
-            Part::Root => "root",
-        }
-    }
 }
 
 #[derive(Debug, Clone)]

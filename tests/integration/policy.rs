@@ -237,3 +237,45 @@ fn bad_option_values_exit_2_with_the_fix() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// Every `keyless policy …` command in docs/rollout.md (code blocks, with
+/// their continuation lines, and inline code) runs as shown.
+#[test]
+fn the_rollout_guide_commands_run() {
+    let guide =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rollout.md"))
+            .expect("docs/rollout.md");
+    // Join continuation lines, then take each `keyless policy` up to the end
+    // of its line or inline-code span.
+    let joined = guide.replace("\\\n", " ");
+    let mut commands = Vec::new();
+    for line in joined.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("keyless policy ") {
+            let tail = &rest[at + "keyless ".len()..];
+            let end = tail.find('`').unwrap_or(tail.len());
+            commands.push(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+    }
+    let mut ran = 0;
+    for command in commands {
+        // Redirections go, and the one placeholder for role patterns.
+        let command = command
+            .split(" > ")
+            .next()
+            .unwrap()
+            .replace(" --allow-role '…'", "");
+        if command.contains('[') || command.contains('|') {
+            continue; // a synopsis, not a command
+        }
+        let args: Vec<String> = command
+            .split_whitespace()
+            .map(|w| w.trim_matches('\'').to_string())
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        stdout_of(&args);
+        ran += 1;
+    }
+    assert!(ran >= 9, "only {ran} commands found in docs/rollout.md");
+}

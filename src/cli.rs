@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::emulator;
+use crate::policy::alert::DEFAULT_TOPIC_NAME;
+use crate::policy::scp::{DEFAULT_EXEMPT_PATH, SCP_SIZE_LIMIT};
 use crate::scan::walk::DEFAULT_MAX_FILE_SIZE;
 
 #[derive(Debug, Parser)]
@@ -42,6 +44,8 @@ pub enum Command {
     DevServer(DevServerArgs),
     /// Find long-lived AWS access keys in the AWS files, the environment and the paths given.
     Scan(ScanArgs),
+    /// Guardrails against long-lived keys for platform teams: an SCP, an RCP and alert rules.
+    Policy(PolicyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -257,6 +261,117 @@ impl Default for ScanArgs {
             color: ColorChoice::Auto,
         }
     }
+}
+
+/// Preventive guardrails that do not rely on `aws:UserAgent`, checked
+/// before they are printed. See docs/rollout.md for the order to attach them.
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// The service control policy (minified JSON on stdout): long-term-key
+    /// use, credential issuance, root access keys.
+    Scp(ScpArgs),
+    /// The resource control policy: long-term keys refused by S3, STS, KMS
+    /// and Secrets Manager, whichever account the caller is in.
+    Rcp(RcpArgs),
+    /// EventBridge rules for new long-lived credentials and for calls the
+    /// guardrails refused: patterns, CloudFormation or Terraform JSON.
+    Alert(AlertArgs),
+}
+
+/// A statement of the SCP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScpPart {
+    /// Deny requests signed with IAM users' long-term keys.
+    Usage,
+    /// Deny creating IAM users, keys and other long-lived credentials.
+    Issuance,
+    /// Deny root access-key creation.
+    Root,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ScpArgs {
+    /// IAM users under this path are exempt from the usage statement
+    /// (holdouts, parked until they move).
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_EXEMPT_PATH)]
+    pub exempt_path: String,
+    /// Roles that may still issue credentials (break-glass, the IaC deployer,
+    /// an identity-admin permission set): IAM role ARN patterns with * and ?.
+    #[arg(long, value_name = "ARN-PATTERN", num_args = 1..)]
+    pub allow_role: Vec<String>,
+    /// Only these statements, comma-separated (default: all three).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "PART")]
+    pub only: Vec<ScpPart>,
+    /// Refuse a policy larger than this many characters (5120 is the SCP
+    /// limit; 10240 where the organisation has the larger one).
+    #[arg(long, value_name = "CHARS", default_value_t = SCP_SIZE_LIMIT)]
+    pub max_size: usize,
+    /// Explain each statement on stderr.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RcpArgs {
+    /// IAM users under this path are exempt.
+    #[arg(long, value_name = "PATH", default_value = DEFAULT_EXEMPT_PATH)]
+    pub exempt_path: String,
+    /// Refuse a policy larger than this many characters.
+    #[arg(long, value_name = "CHARS", default_value_t = SCP_SIZE_LIMIT)]
+    pub max_size: usize,
+    /// Explain the statement on stderr.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// `keyless policy alert --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertFormat {
+    /// The EventBridge event pattern(s), minified JSON.
+    Pattern,
+    /// A CloudFormation template (JSON).
+    Cloudformation,
+    /// Terraform JSON, to save as a .tf.json file.
+    Terraform,
+}
+
+/// `keyless policy alert --rule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertRule {
+    /// New IAM users, access keys, console passwords, service-specific
+    /// credentials; access keys set back to Active (us-east-1).
+    Issuance,
+    /// Calls refused by a service or resource control policy.
+    Denied,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertArgs {
+    /// What to print. With one --rule, `pattern` prints that pattern alone
+    /// (for `aws events put-rule --event-pattern`); otherwise an object of
+    /// rule name to pattern.
+    #[arg(long, value_enum, default_value_t = AlertFormat::Pattern)]
+    pub format: AlertFormat,
+    /// Organisation variant: a member-account template whose rules forward to
+    /// this central event bus (arn:aws:events:REGION:ACCOUNT:event-bus/NAME)
+    /// instead of an SNS topic; deployable as a StackSet.
+    #[arg(long, value_name = "ARN", conflicts_with = "sns_topic_name")]
+    pub central_bus: Option<String>,
+    /// The SNS topic the template creates.
+    #[arg(long, value_name = "NAME", default_value = DEFAULT_TOPIC_NAME)]
+    pub sns_topic_name: String,
+    /// Only these rules, comma-separated (default: both).
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "RULE")]
+    pub rule: Vec<AlertRule>,
+    /// Explain each rule on stderr.
+    #[arg(long)]
+    pub explain: bool,
 }
 
 /// `64M`, `1G`, `512K`, `1000`.

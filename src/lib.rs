@@ -9,6 +9,7 @@ pub(crate) mod credentials;
 pub(crate) mod emulator;
 pub(crate) mod files;
 pub(crate) mod identity_center;
+pub(crate) mod policy;
 pub(crate) mod scan;
 pub(crate) mod secret;
 pub(crate) mod store;

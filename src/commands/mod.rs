@@ -5,6 +5,7 @@ pub mod demo;
 pub mod dev_server;
 pub mod login;
 pub mod logout;
+pub mod policy;
 pub mod scan;
 
 use std::process::ExitCode;
@@ -26,6 +27,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::run(),
         Command::DevServer(args) => dev_server::run(args, &mut std::io::stderr()),
         Command::Scan(args) => scan::main(&args),
+        Command::Policy(args) => policy::main(&args),
     }
 }
 

@@ -12,5 +12,6 @@ mod faults;
 mod keyring;
 mod login;
 mod logout;
+mod policy;
 mod scan;
 mod secrets;

@@ -1257,6 +1257,121 @@ source_profile = nowhere
         );
     }
 
+    /// SECRET rotated: the same randomness, a different value.
+    fn other_secret(k: usize) -> String {
+        format!("{}{}", &SECRET[k..], &SECRET[..k])
+    }
+
+    #[test]
+    fn secrets_without_a_key_id_in_the_profile() {
+        let creds = format!(
+            "[a]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n\
+             [b]\naws_secret_access_key = {}\n\
+             [c]\naws_secret_access_key = {}\naws_session_token = t\n\
+             [d]\naws_access_key_id = {AKIA2}\n\
+             \n\n\n\n\n\n# aws_secret_access_key = {}\n",
+            other_secret(1),
+            other_secret(2),
+            other_secret(3),
+        );
+        // [profile d] takes its key ID from the credentials file.
+        let config = format!("[profile d]\naws_secret_access_key = {}\n", other_secret(4));
+        let (found, _) = run(Some(&creds), Some(&config));
+        let lone: Vec<_> = found
+            .iter()
+            .filter(|f| f.kind == Kind::SecretAccessKey)
+            .collect();
+        let rows: Vec<_> = lone
+            .iter()
+            .map(|f| (f.line, f.profile.as_deref(), f.long_lived, f.severity))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (Some(5), Some("b"), true, Severity::Medium),
+                (Some(7), Some("c"), false, Severity::Medium),
+                (Some(17), Some("d"), true, Severity::Medium),
+            ],
+            "{lone:#?}"
+        );
+        assert!(
+            lone[0].message.contains("no aws_access_key_id"),
+            "{}",
+            lone[0].message
+        );
+        assert!(
+            lone[2].message.contains("do not read"),
+            "{}",
+            lone[2].message
+        );
+        for f in &found {
+            let text = format!("{f:?}");
+            for k in 0..5 {
+                assert!(!text.contains(&other_secret(k)), "{text}");
+            }
+            assert!(f.key_id.is_some() || f.kind == Kind::SecretAccessKey);
+        }
+        // Different secrets, different fingerprints.
+        assert_ne!(lone[0].fingerprint(), lone[1].fingerprint());
+    }
+
+    #[test]
+    fn placeholders_in_the_aws_files_are_ignored() {
+        let (found, _) = run(
+            Some(
+                "[a]\naws_access_key_id = AKIAXXXXXXXXXXXXXXXX\n\
+                 [b]\naws_access_key_id = AKIA0000000000000000\n\
+                 [c]\naws_access_key_id = AKIAQAAAAAAASLNVZ4VM\n",
+            ),
+            None,
+        );
+        assert_eq!(
+            summary(&found),
+            vec![(
+                Kind::LongTermKey,
+                Origin::CredentialsFile,
+                Some(6),
+                Some("c"),
+                Some("AKIAQAAAAAAASLNVZ4VM")
+            )]
+        );
+        assert_eq!(
+            found[0].account.as_ref().and_then(|a| a.id()),
+            Some("000000000001")
+        );
+    }
+
+    #[test]
+    fn allow_markers_suppress_findings_in_the_aws_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &creds,
+            format!(
+                "[a]\n# keyless:allow\naws_access_key_id = {AKIA}\n\
+                 [b]\naws_access_key_id = {AKIA2} # gitleaks:allow\n\
+                 [c]\naws_access_key_id = {LEGACY}\n"
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let mut report = Report::default();
+        scan(Some(&creds), None, &mut report);
+        report.finish();
+        let keys = |list: &[Finding]| -> Vec<String> {
+            list.iter().filter_map(|f| f.key_id.clone()).collect()
+        };
+        assert_eq!(keys(&report.findings), vec![LEGACY.to_string()]);
+        let mut suppressed = keys(&report.suppressed);
+        suppressed.sort();
+        assert_eq!(suppressed, vec![AKIA2.to_string(), AKIA.to_string()]);
+        assert_eq!(report.exit_code(), crate::scan::EXIT_LONG_LIVED_KEY);
+    }
+
     #[test]
     fn file_quirks_never_panic_and_keys_are_still_found() {
         let key_block = format!("aws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n");

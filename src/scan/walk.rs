@@ -726,6 +726,51 @@ mod tests {
     }
 
     #[test]
+    fn lone_secrets_and_markers_in_walked_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(
+            root.join("deploy.sh"),
+            format!(
+                "export AWS_SECRET_ACCESS_KEY={SECRET}\n\n\n\n\n\n\n\
+                 # keyless:allow\nexport AWS_ACCESS_KEY_ID={AKIA}\n\
+                 export AWS_SECRET_ACCESS_KEY={SECRET}\n"
+            ),
+        )
+        .unwrap();
+        fs::write(
+            root.join("test.env"),
+            format!("AWS_SECRET_ACCESS_KEY={SECRET} # gitleaks:allow\n"),
+        )
+        .unwrap();
+        let report = run(&[root.to_path_buf()], &WalkOptions::default());
+        let kinds = |list: &[Finding]| -> Vec<(Kind, Option<usize>)> {
+            list.iter().map(|f| (f.kind, f.line)).collect()
+        };
+        // The first secret is alone; the second is beside its key ID,
+        // which is suppressed (and takes its secret with it).
+        assert_eq!(
+            kinds(&report.findings),
+            vec![(Kind::SecretAccessKey, Some(1))]
+        );
+        let mut suppressed = kinds(&report.suppressed);
+        suppressed.sort();
+        assert_eq!(
+            suppressed,
+            vec![
+                (Kind::LongTermKey, Some(9)),
+                (Kind::SecretAccessKey, Some(1))
+            ]
+        );
+        let lone = &report.findings[0];
+        assert!(lone.long_lived);
+        assert_eq!(lone.severity, super::super::Severity::Medium);
+        assert!(lone.key_id.is_none() && lone.secret_digest.is_some());
+        assert!(!format!("{:?}", report).contains(SECRET));
+        assert_eq!(report.exit_code(), crate::scan::EXIT_LONG_LIVED_KEY);
+    }
+
+    #[test]
     fn free_form_severity_depends_on_a_secret_nearby() {
         let with = hit_finding(
             Path::new("f"),

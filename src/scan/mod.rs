@@ -551,6 +551,38 @@ mod tests {
     }
 
     #[test]
+    fn fingerprints_survive_line_moves_and_tell_findings_apart() {
+        let mut f = finding(Kind::LongTermKey, true);
+        f.file = Some(PathBuf::from("/home/me/.aws/credentials"));
+        f.key_id = Some("AKIARZPUZDIKGB2VALC4".to_string());
+        // Pinned: the example in docs/scan.md, and baselines written today.
+        assert_eq!(f.fingerprint(), "3092514c345071e8c0b5a6a862ced5f2");
+        let mut moved = f.clone();
+        moved.line = Some(40);
+        moved.column = Some(7);
+        moved.message = "other".to_string();
+        moved.severity = Severity::Medium;
+        assert_eq!(moved.fingerprint(), f.fingerprint());
+        let mut other_kind = f.clone();
+        other_kind.kind = Kind::ShadowedProfile;
+        let mut other_file = f.clone();
+        other_file.file = Some(PathBuf::from("/elsewhere"));
+        let mut other_key = f.clone();
+        other_key.key_id = Some("AKIA2E3RX7TBDLQ6WMPZ".to_string());
+        for g in [&other_kind, &other_file, &other_key] {
+            assert_ne!(g.fingerprint(), f.fingerprint());
+        }
+        // A lone secret: identified by its digest, which does not appear.
+        let digest = "ab".repeat(32);
+        let mut lone = finding(Kind::SecretAccessKey, true);
+        lone.secret_digest = Some(digest.clone());
+        let mut other = lone.clone();
+        other.secret_digest = Some("cd".repeat(32));
+        assert_ne!(lone.fingerprint(), other.fingerprint());
+        assert!(!lone.fingerprint().contains(&digest[..8]));
+    }
+
+    #[test]
     fn finish_sorts_by_severity_and_dedups() {
         let mut report = Report::default();
         report.findings.push(finding(Kind::TemporaryKey, false));

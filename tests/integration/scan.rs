@@ -476,7 +476,7 @@ fn allow_markers_suppress_and_are_counted() {
     let out = sandbox.scan(&["--no-env", "proj"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stdout(&out).starts_with("No AWS keys reported (3 suppressed by keyless:allow markers)"),
+        stdout(&out).starts_with("No AWS keys reported (3 suppressed by allow markers)"),
         "{}",
         stdout(&out)
     );

@@ -170,7 +170,7 @@ pub fn summary(report: &Report) -> String {
     let mut left_out = Vec::new();
     if !report.suppressed.is_empty() {
         left_out.push(format!(
-            "{} by keyless:allow markers",
+            "{} by allow markers",
             plural(report.suppressed.len(), "suppressed", "suppressed")
         ));
     }
@@ -292,7 +292,7 @@ mod tests {
         assert!(
             text.contains(
                 "Found 2 long-lived keys (12 findings: 3 high, 4 medium, 5 low; \
-                 1 suppressed by keyless:allow markers)"
+                 1 suppressed by allow markers)"
             ),
             "{text}"
         );
@@ -319,16 +319,14 @@ mod tests {
         report.baselined = 2;
         let text = render(&report, false);
         assert!(
-            text.contains(
-                "1 suppressed by keyless:allow markers, 2 findings already in the baseline"
-            ),
+            text.contains("1 suppressed by allow markers, 2 findings already in the baseline"),
             "{text}"
         );
         report.findings.clear();
         let text = render(&report, false);
         assert!(
             text.starts_with(
-                "No AWS keys reported (1 suppressed by keyless:allow markers, 2 findings already \
+                "No AWS keys reported (1 suppressed by allow markers, 2 findings already \
                  in the baseline); scanned"
             ),
             "{text}"

@@ -2,31 +2,42 @@
 //! refresh, and role credentials, with the keyring as cache and OS file
 //! locks so that concurrent invocations do the network work once.
 //!
+//! The lifecycle runs over two seams: [`IdentityCenter`] (the SSO OIDC and
+//! portal calls; [`Clients`] in production, a scripted fake in the tests)
+//! and the [`SecretStore`]; time comes from an injected [`WallClock`].
+//!
 //! Every function re-reads the cache after taking its lock: another
-//! process may have done the work while this one waited.
+//! process may have done the work while this one waited. A token that is
+//! still valid is never held back by a lock: when another process is
+//! refreshing (or signing in), the current token is used as it is.
 
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::config::resolve::{RolePlan, SsoSession};
 use crate::credentials::{self, Credentials, Refusal};
 use crate::identity_center::device::{self, Clock, DeviceFlowError, Poller};
-use crate::identity_center::oidc::{DeviceAuthorization, TokenGrant};
+use crate::identity_center::oidc::{ClientRegistration, DeviceAuthorization, TokenGrant};
 use crate::identity_center::{ApiError, ApiErrorKind, Clients};
 use crate::secret::Secret;
 use crate::store::{
-    self, LockError, Locks, Registration, RoleCredsItem, SecretStore, State, StateError, StateFile,
-    StoreError, TokenItem,
+    self, LockError, LockGuard, Locks, Registration, RoleCredsItem, SecretStore, State, StateError,
+    StateFile, StoreError, TokenItem,
 };
 
 /// Refresh the access token when less than this remains.
 pub const TOKEN_REFRESH_WINDOW_SECS: i64 = 5 * 60;
 /// Register a new client when the cached registration has less than this.
 pub const REGISTRATION_REUSE_MARGIN_SECS: i64 = 15 * 60;
-/// How long to wait for another process fetching the same role.
-pub const ROLE_LOCK_WAIT: Duration = Duration::from_secs(60);
-/// How long to wait for another process refreshing or logging in to the
-/// same sso-session (a login may take as long as the user needs).
-pub const SESSION_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
+/// How long to wait for another process fetching the same role: one
+/// GetRoleCredentials call with its retries, and a token refresh.
+pub const ROLE_LOCK_WAIT: Duration = Duration::from_secs(25);
+/// How long to wait for another process refreshing the token, when the
+/// current one can no longer be used.
+pub const REFRESH_LOCK_WAIT: Duration = Duration::from_secs(25);
+/// How long a login waits for another process signing in to the same
+/// sso-session (a login may take as long as the user needs).
+pub const LOGIN_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -46,6 +57,93 @@ pub enum AuthError {
     State(#[from] StateError),
 }
 
+/// IAM Identity Center as the lifecycle uses it.
+pub trait IdentityCenter {
+    fn register_client(
+        &self,
+        client_name: &str,
+        scopes: &[String],
+    ) -> impl Future<Output = Result<ClientRegistration, ApiError>>;
+    fn start_device_authorization(
+        &self,
+        registration: &ClientRegistration,
+        start_url: &str,
+    ) -> impl Future<Output = Result<DeviceAuthorization, ApiError>>;
+    fn create_token_with_device_code(
+        &self,
+        registration: &ClientRegistration,
+        device: &DeviceAuthorization,
+    ) -> impl Future<Output = Result<TokenGrant, ApiError>>;
+    fn refresh_token(
+        &self,
+        registration: &ClientRegistration,
+        refresh_token: &Secret<String>,
+    ) -> impl Future<Output = Result<TokenGrant, ApiError>>;
+    fn role_credentials(
+        &self,
+        access_token: &Secret<String>,
+        account_id: &str,
+        role_name: &str,
+    ) -> impl Future<Output = Result<Credentials, ApiError>>;
+    fn logout(&self, access_token: &Secret<String>) -> impl Future<Output = Result<(), ApiError>>;
+}
+
+impl IdentityCenter for Clients {
+    async fn register_client(
+        &self,
+        client_name: &str,
+        scopes: &[String],
+    ) -> Result<ClientRegistration, ApiError> {
+        Clients::register_client(self, client_name, scopes).await
+    }
+    async fn start_device_authorization(
+        &self,
+        registration: &ClientRegistration,
+        start_url: &str,
+    ) -> Result<DeviceAuthorization, ApiError> {
+        Clients::start_device_authorization(self, registration, start_url).await
+    }
+    async fn create_token_with_device_code(
+        &self,
+        registration: &ClientRegistration,
+        device: &DeviceAuthorization,
+    ) -> Result<TokenGrant, ApiError> {
+        Clients::create_token_with_device_code(self, registration, device).await
+    }
+    async fn refresh_token(
+        &self,
+        registration: &ClientRegistration,
+        refresh_token: &Secret<String>,
+    ) -> Result<TokenGrant, ApiError> {
+        Clients::refresh_token(self, registration, refresh_token).await
+    }
+    async fn role_credentials(
+        &self,
+        access_token: &Secret<String>,
+        account_id: &str,
+        role_name: &str,
+    ) -> Result<Credentials, ApiError> {
+        Clients::role_credentials(self, access_token, account_id, role_name).await
+    }
+    async fn logout(&self, access_token: &Secret<String>) -> Result<(), ApiError> {
+        Clients::logout(self, access_token).await
+    }
+}
+
+/// The current time, in epoch seconds.
+pub trait WallClock {
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl WallClock for SystemClock {
+    fn now(&self) -> i64 {
+        credentials::now()
+    }
+}
+
 /// What the user sees during a device login.
 pub trait LoginUi {
     /// Shows the verification URL and user code (and opens a browser).
@@ -58,16 +156,37 @@ pub trait LoginUi {
 
 /// Everything the lifecycle needs, injected. `state` and `locks` are
 /// absent only in `keyless demo`, which must not touch the user's files.
-pub struct Auth<'a> {
+pub struct Auth<'a, I> {
     pub store: &'a dyn SecretStore,
-    pub clients: &'a Clients,
+    pub identity_center: &'a I,
+    pub clock: &'a dyn WallClock,
     pub state: Option<&'a StateFile>,
     pub locks: Option<&'a Locks>,
     /// The command that signs in again, named in `LoginRequired`.
     pub login_command: String,
 }
 
-impl Auth<'_> {
+/// How a cached token stands at one moment.
+#[derive(Debug, Clone, Copy)]
+struct TokenCheck {
+    /// More than the refresh window left, and not the token just refused.
+    fresh: bool,
+    /// Not expired, and not the token just refused.
+    usable: bool,
+}
+
+impl TokenCheck {
+    fn of(token: &TokenItem, now: i64, rejected: Option<&Secret<String>>) -> TokenCheck {
+        let was_rejected = rejected.is_some_and(|r| r == &token.access_token);
+        let left = token.expires_at - now;
+        TokenCheck {
+            fresh: !was_rejected && left > TOKEN_REFRESH_WINDOW_SECS,
+            usable: !was_rejected && left > 0,
+        }
+    }
+}
+
+impl<I: IdentityCenter> Auth<'_, I> {
     fn login_required(&self, session: &SsoSession) -> AuthError {
         AuthError::LoginRequired {
             session: session.name.clone(),
@@ -75,11 +194,20 @@ impl Auth<'_> {
         }
     }
 
-    fn lock_session(&self, session: &SsoSession) -> Result<Option<store::LockGuard>, AuthError> {
-        match self.locks {
-            Some(locks) => Ok(Some(locks.session(&session.name, SESSION_LOCK_WAIT)?)),
-            None => Ok(None),
-        }
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Takes a lock with `take` when there are locks (not in the demo).
+    fn lock(
+        &self,
+        take: impl FnOnce(&Locks) -> Result<LockGuard, LockError>,
+    ) -> Result<Option<LockGuard>, AuthError> {
+        Ok(self.locks.map(take).transpose()?)
+    }
+
+    fn load_token(&self, session: &SsoSession) -> Result<TokenItem, AuthError> {
+        store::load_token(self.store, &session.name)?.ok_or_else(|| self.login_required(session))
     }
 
     /// Device-authorization login. With `only_if_needed`, a valid token
@@ -91,23 +219,24 @@ impl Auth<'_> {
         ui: &mut dyn LoginUi,
         only_if_needed: bool,
     ) -> Result<TokenItem, AuthError> {
-        let _guard = self.lock_session(session)?;
+        let _guard = self.lock(|l| l.session(&session.name, LOGIN_LOCK_WAIT))?;
         if only_if_needed
             && let Some(token) = store::load_token(self.store, &session.name)?
-            && token.expires_at - credentials::now() > TOKEN_REFRESH_WINDOW_SECS
+            && TokenCheck::of(&token, self.now(), None).fresh
         {
             tracing::info!(session = %session.name, "signed in by another process meanwhile");
             return Ok(token);
         }
         let mut registration = self.registration(session, false).await?;
         let device = match self
-            .clients
+            .identity_center
             .start_device_authorization(&registration, &session.start_url)
             .await
         {
             Err(e) if e.is(&ApiErrorKind::InvalidClient) => {
+                tracing::info!(session = %session.name, "client registration rejected; registering again");
                 registration = self.registration(session, true).await?;
-                self.clients
+                self.identity_center
                     .start_device_authorization(&registration, &session.start_url)
                     .await?
             }
@@ -121,13 +250,12 @@ impl Auth<'_> {
         };
         let registration = &registration;
         let grant = device::poll(poller, &mut clock, || {
-            self.clients
+            self.identity_center
                 .create_token_with_device_code(registration, &device)
         })
         .await;
         clock.ui.finished(grant.is_ok());
-        let grant = grant?;
-        let token = token_item(grant, None);
+        let token = self.token_item(grant?, None);
         store::save_token(self.store, &session.name, &token)?;
         self.record_session(session, token.expires_at, true);
         Ok(token)
@@ -139,67 +267,91 @@ impl Auth<'_> {
         &self,
         session: &SsoSession,
         fresh: bool,
-    ) -> Result<Registration, AuthError> {
+    ) -> Result<ClientRegistration, AuthError> {
         if !fresh
             && let Some(reg) = store::load_registration(self.store, &session.name)?
-            && reg.expires_at - credentials::now() > REGISTRATION_REUSE_MARGIN_SECS
+            && reg.expires_at - self.now() > REGISTRATION_REUSE_MARGIN_SECS
             && reg.scopes == session.scopes
         {
-            return Ok(reg);
+            return Ok(reg.into());
         }
         let name = format!("keyless-{}", client_name_suffix(&session.name));
-        let reg = self.clients.register_client(&name, &session.scopes).await?;
-        store::save_registration(self.store, &session.name, &reg)?;
+        let reg = self
+            .identity_center
+            .register_client(&name, &session.scopes)
+            .await?;
+        store::save_registration(self.store, &session.name, &Registration::from(&reg))?;
         Ok(reg)
     }
 
     /// A usable access token for `session`: the cached one, refreshed when
     /// under five minutes remain, or when `rejected` (the token the portal
     /// just refused with a 401) is still the cached one.
+    ///
+    /// A token that is still valid is used at once when another process
+    /// holds the session lock (it is refreshing, or a login is waiting for
+    /// the browser); the refresh is opportunistic.
     pub async fn access_token(
         &self,
         session: &SsoSession,
         rejected: Option<&Secret<String>>,
     ) -> Result<Secret<String>, AuthError> {
-        let now = credentials::now();
-        let cached = store::load_token(self.store, &session.name)?
-            .ok_or_else(|| self.login_required(session))?;
-        let was_rejected = rejected.is_some_and(|r| r == &cached.access_token);
-        let fresh = cached.expires_at - now > TOKEN_REFRESH_WINDOW_SECS;
-        tracing::debug!(session = %session.name, fresh, was_rejected, remaining = cached.expires_at - now, "token check");
-        if fresh && !was_rejected {
+        let cached = self.load_token(session)?;
+        let check = TokenCheck::of(&cached, self.now(), rejected);
+        tracing::debug!(session = %session.name, fresh = check.fresh, usable = check.usable,
+            rejected = rejected.is_some(), remaining = cached.expires_at - self.now(), "token check");
+        if check.fresh {
             return Ok(cached.access_token);
         }
+        let guard = match self.locks {
+            Some(locks) if check.usable => match locks.try_session(&session.name)? {
+                Some(guard) => Some(guard),
+                None => {
+                    tracing::info!(session = %session.name, "another process holds the session lock; using the current token");
+                    return Ok(cached.access_token);
+                }
+            },
+            _ => self.lock(|l| l.session(&session.name, REFRESH_LOCK_WAIT))?,
+        };
 
-        let _guard = self.lock_session(session)?;
-        let token = store::load_token(self.store, &session.name)?
-            .ok_or_else(|| self.login_required(session))?;
-        let now = credentials::now();
-        let was_rejected = rejected.is_some_and(|r| r == &token.access_token);
-        let fresh = token.expires_at - now > TOKEN_REFRESH_WINDOW_SECS;
-        let still_valid = token.expires_at > now && !was_rejected;
-        if fresh && !was_rejected {
+        let token = self.load_token(session)?;
+        let check = TokenCheck::of(&token, self.now(), rejected);
+        if check.fresh {
             tracing::debug!(session = %session.name, "token refreshed by another process");
             return Ok(token.access_token);
         }
+        let refreshed = self.refresh(session, &token, check).await;
+        drop(guard);
+        refreshed
+    }
+
+    /// Refreshes `token` (under the session lock). A failure while the
+    /// current token is still usable falls back to it.
+    async fn refresh(
+        &self,
+        session: &SsoSession,
+        token: &TokenItem,
+        check: TokenCheck,
+    ) -> Result<Secret<String>, AuthError> {
+        let now = self.now();
         let registration =
             store::load_registration(self.store, &session.name)?.filter(|r| r.expires_at > now);
-        let (Some(refresh_token), Some(registration)) = (token.refresh_token.clone(), registration)
-        else {
-            tracing::debug!(session = %session.name, "no refresh token or registration expired");
-            return if still_valid {
-                Ok(token.access_token)
+        let (Some(refresh_token), Some(registration)) = (&token.refresh_token, registration) else {
+            tracing::debug!(session = %session.name, "no refresh token, or the registration expired");
+            return if check.usable {
+                Ok(token.access_token.clone())
             } else {
                 Err(self.login_required(session))
             };
         };
+        let registration = ClientRegistration::from(registration);
         match self
-            .clients
-            .refresh_token(&registration, &refresh_token)
+            .identity_center
+            .refresh_token(&registration, refresh_token)
             .await
         {
             Ok(grant) => {
-                let refreshed = token_item(grant, Some(refresh_token));
+                let refreshed = self.token_item(grant, Some(refresh_token.clone()));
                 store::save_token(self.store, &session.name, &refreshed)?;
                 self.record_session(session, refreshed.expires_at, false);
                 tracing::info!(session = %session.name, "access token refreshed");
@@ -219,53 +371,51 @@ impl Auth<'_> {
                 store::delete_registration(self.store, &session.name)?;
                 Err(self.login_required(session))
             }
-            Err(e) if still_valid => {
+            Err(e) if check.usable => {
                 tracing::warn!(session = %session.name, "token refresh failed, using the current token: {e}");
-                Ok(token.access_token)
+                Ok(token.access_token.clone())
             }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Role credentials from the cache, or fetched, validated and cached.
+    /// A 401 from the portal refreshes the token once and retries once.
     pub async fn role_credentials(&self, plan: &RolePlan) -> Result<Credentials, AuthError> {
         let session = &plan.session;
-        let _guard = match self.locks {
-            Some(locks) => Some(locks.role(
+        let _guard = self.lock(|l| {
+            l.role(
                 &session.name,
                 &plan.account_id,
                 &plan.role_name,
                 ROLE_LOCK_WAIT,
-            )?),
-            None => None,
-        };
-        if let Some(cached) = cached_role(self.store, plan)? {
+            )
+        })?;
+        if let Some(cached) = cached_role(self.store, plan, self.now())? {
             tracing::debug!("role credentials cached by another process");
             return Ok(cached);
         }
-        let token = self.access_token(session, None).await?;
-        let creds = match self
-            .clients
-            .role_credentials(&token, &plan.account_id, &plan.role_name)
-            .await
-        {
-            Err(e) if e.is(&ApiErrorKind::Unauthorized) => {
-                tracing::info!("portal rejected the access token; refreshing once and retrying");
-                let token = self.access_token(session, Some(&token)).await?;
-                match self
-                    .clients
-                    .role_credentials(&token, &plan.account_id, &plan.role_name)
-                    .await
-                {
-                    Err(e) if e.is(&ApiErrorKind::Unauthorized) => {
+        let mut rejected = None;
+        let creds = loop {
+            let token = self.access_token(session, rejected.as_ref()).await?;
+            match self
+                .identity_center
+                .role_credentials(&token, &plan.account_id, &plan.role_name)
+                .await
+            {
+                Err(e) if e.is(&ApiErrorKind::Unauthorized) => {
+                    if rejected.is_some() {
                         return Err(self.login_required(session));
                     }
-                    other => other?,
+                    tracing::info!(
+                        "portal rejected the access token; refreshing once and retrying"
+                    );
+                    rejected = Some(token);
                 }
+                other => break other?,
             }
-            other => other?,
         };
-        let now = credentials::now();
+        let now = self.now();
         creds.validate(now)?;
         if !creds.reusable(now) {
             tracing::warn!(
@@ -294,11 +444,11 @@ impl Auth<'_> {
     }
 
     /// Ends the portal session (failure is reported, not fatal) and deletes
-    /// the session's token and every role-credential item of it.
+    /// every keyring item of the session.
     pub async fn logout(&self, session_name: &str) -> Result<Option<ApiError>, AuthError> {
         let mut portal_error = None;
         if let Some(token) = store::load_token(self.store, session_name)?
-            && let Err(e) = self.clients.logout(&token.access_token).await
+            && let Err(e) = self.identity_center.logout(&token.access_token).await
         {
             portal_error = Some(e);
         }
@@ -306,14 +456,25 @@ impl Auth<'_> {
         Ok(portal_error)
     }
 
+    /// The token item for a grant; the old refresh token is kept when the
+    /// server does not rotate it.
+    fn token_item(&self, grant: TokenGrant, previous_refresh: Option<Secret<String>>) -> TokenItem {
+        TokenItem {
+            access_token: grant.access_token,
+            expires_at: self.now() + grant.expires_in,
+            refresh_token: grant.refresh_token.or(previous_refresh),
+        }
+    }
+
     fn record_session(&self, session: &SsoSession, expires_at: i64, login: bool) {
+        let now = self.now();
         self.update_state(|state| {
             let entry = state.sessions.entry(session.name.clone()).or_default();
             entry.start_url = session.start_url.clone();
             entry.region = session.region.clone();
             entry.token_expires_at = Some(expires_at);
             if login {
-                entry.last_login = Some(credentials::now());
+                entry.last_login = Some(now);
             }
         });
     }
@@ -329,40 +490,32 @@ impl Auth<'_> {
     }
 }
 
-/// Deletes the token, the client registration and every role item of
-/// `session` from the keyring, and the session from the state file.
+/// Deletes every keyring item of `session` (token, client registration,
+/// role credentials), found by name in the keyring itself, so nothing is
+/// left behind when the state file is lost; then the session's entry in
+/// the state file.
 pub fn forget_session(
     store: &dyn SecretStore,
     state: Option<&StateFile>,
     session: &str,
 ) -> Result<(), AuthError> {
-    store::delete_token(store, session)?;
-    store::delete_registration(store, session)?;
-    if let Some(state) = state {
-        let roles = state
-            .update(|s| s.remove_session(session))
-            .unwrap_or_else(|e| {
-                tracing::warn!("could not update the state file: {e}");
-                state
-                    .load()
-                    .map(|s| s.roles_of(session).cloned().collect())
-                    .unwrap_or_default()
-            });
-        for role in roles {
-            store::delete_role(store, session, &role.account_id, &role.role_name)?;
-        }
+    store::delete_session_items(store, session)?;
+    if let Some(state) = state
+        && let Err(e) = state.update(|s| s.remove_session(session))
+    {
+        tracing::warn!("could not update the state file: {e}");
     }
     Ok(())
 }
 
-/// The cached role credentials if they have at least 15 minutes left and
-/// pass validation; a miss otherwise.
+/// The cached role credentials if they have at least 15 minutes left at
+/// `now` and pass validation; a miss otherwise.
 pub fn cached_role(
     store: &dyn SecretStore,
     plan: &RolePlan,
+    now: i64,
 ) -> Result<Option<Credentials>, StoreError> {
     let item = store::load_role(store, &plan.session.name, &plan.account_id, &plan.role_name)?;
-    let now = credentials::now();
     Ok(item
         .map(|item| credentials_from(item, &plan.account_id))
         .filter(|c| c.reusable(now) && c.validate(now).is_ok()))
@@ -387,13 +540,25 @@ fn role_item(creds: &Credentials) -> RoleCredsItem {
     }
 }
 
-/// The token item for a grant; the old refresh token is kept when the
-/// server does not rotate it.
-fn token_item(grant: TokenGrant, previous_refresh: Option<Secret<String>>) -> TokenItem {
-    TokenItem {
-        access_token: grant.access_token,
-        expires_at: credentials::now() + grant.expires_in,
-        refresh_token: grant.refresh_token.or(previous_refresh),
+impl From<Registration> for ClientRegistration {
+    fn from(r: Registration) -> Self {
+        ClientRegistration {
+            client_id: r.client_id,
+            client_secret: r.client_secret,
+            expires_at: r.expires_at,
+            scopes: r.scopes,
+        }
+    }
+}
+
+impl From<&ClientRegistration> for Registration {
+    fn from(r: &ClientRegistration) -> Self {
+        Registration {
+            client_id: r.client_id.clone(),
+            client_secret: r.client_secret.clone(),
+            expires_at: r.expires_at,
+            scopes: r.scopes.clone(),
+        }
     }
 }
 
@@ -442,3 +607,6 @@ impl Clock for UiClock<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -285,7 +285,110 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{Cli, parse_size};
+    use clap::CommandFactory;
+    use std::path::{Path, PathBuf};
+
+    /// Every `keyless <command>` that a message, a doc or a script names,
+    /// with where it is named.
+    fn named_commands(root: &Path) -> Vec<(String, Vec<String>)> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        for dir in ["src", "docs", "shell", "packaging"] {
+            walk(&root.join(dir), &mut files);
+        }
+        files.push(root.join("README.md"));
+        let mut named = Vec::new();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            let markdown = file.extension().is_some_and(|e| e == "md");
+            let mut in_code = false;
+            for (n, line) in text.lines().enumerate() {
+                let at = format!("{}:{}", file.display(), n + 1);
+                if markdown && line.trim_start().starts_with("```") {
+                    in_code = !in_code;
+                }
+                let mut starts: Vec<usize> = Vec::new();
+                for lead in ["`keyless ", "Run: keyless ", "$ keyless "] {
+                    starts.extend(line.match_indices(lead).map(|(i, _)| i + lead.len()));
+                }
+                // A string that is a command line: `"keyless login --sso-session {}"`.
+                for (i, _) in line.match_indices("\"keyless ") {
+                    let rest = &line[i + "\"keyless ".len()..];
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                        .unwrap_or(rest.len());
+                    if rest[end..].starts_with(['"', '{']) || rest[end..].starts_with(" -") {
+                        starts.push(i + "\"keyless ".len());
+                    }
+                }
+                if in_code && line.trim_start().starts_with("keyless ") {
+                    starts.push(line.len() - line.trim_start().len() + "keyless ".len());
+                }
+                for start in starts {
+                    let words: Vec<String> = line[start..]
+                        .split(|c: char| !(c.is_ascii_lowercase() || c == '-'))
+                        .take(2)
+                        .map(str::to_string)
+                        .collect();
+                    named.push((at.clone(), words));
+                }
+            }
+        }
+        named
+    }
+
+    #[test]
+    fn every_command_a_message_names_exists() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let cli = Cli::command();
+        let named = named_commands(root);
+        assert!(
+            named.len() > 20,
+            "the search found too little to be trusted: {named:?}"
+        );
+        let mut missing = Vec::new();
+        for (at, words) in &named {
+            let Some(first) = words
+                .first()
+                .filter(|w| !w.is_empty() && !w.starts_with('-'))
+            else {
+                continue;
+            };
+            match cli.find_subcommand(first) {
+                None => missing.push(format!("{at}: keyless {first}")),
+                Some(sub) if sub.has_subcommands() => {
+                    let second = words.get(1).map(String::as_str).unwrap_or_default();
+                    if !second.is_empty()
+                        && !second.starts_with('-')
+                        && sub.find_subcommand(second).is_none()
+                    {
+                        missing.push(format!("{at}: keyless {first} {second}"));
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "named but not defined:\n{}",
+            missing.join("\n")
+        );
+    }
 
     #[test]
     fn sizes() {

@@ -2,6 +2,7 @@
 //! temporary credential, and the `credential_process` JSON output.
 
 use std::fmt::Write as _;
+use std::io;
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -12,6 +13,11 @@ use crate::secret::Secret;
 /// Role credentials are reused while at least this much life remains:
 /// botocore re-runs `credential_process` on every access below it.
 pub const REUSE_MARGIN_SECS: i64 = 15 * 60;
+
+/// The longest role session IAM Identity Center issues (a permission set's
+/// session duration is at most 12 hours), plus clock slack. An expiry
+/// beyond it is not believed: it would be cached and served for ever.
+pub const MAX_LIFETIME_SECS: i64 = 12 * 3600 + 10 * 60;
 
 /// Temporary AWS credentials as returned by `GetRoleCredentials`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,6 +60,14 @@ pub enum Refusal {
         expiration: String,
         now: String,
     },
+    #[error(
+        "refusing credentials for {key_id}: they claim to be valid for {}, longer than any \
+         role session IAM Identity Center issues (12 hours); check that the endpoint is IAM \
+         Identity Center (AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL) and that the system clock is \
+         right",
+        human_remaining(*.lifetime_secs)
+    )]
+    ImplausibleExpiry { key_id: String, lifetime_secs: i64 },
 }
 
 impl Credentials {
@@ -87,6 +101,13 @@ impl Credentials {
                 now: rfc3339(now),
             });
         }
+        let lifetime_secs = self.expiration.saturating_sub(now);
+        if lifetime_secs > MAX_LIFETIME_SECS {
+            return Err(Refusal::ImplausibleExpiry {
+                key_id,
+                lifetime_secs,
+            });
+        }
         Ok(())
     }
 
@@ -100,9 +121,11 @@ impl Credentials {
         self.remaining(now) >= REUSE_MARGIN_SECS
     }
 
-    /// The `credential_process` output: one compact JSON object and a
-    /// newline. Call only after [`Credentials::validate`].
-    pub fn to_process_json(&self) -> String {
+    /// Writes the `credential_process` output, one compact JSON object and
+    /// a newline, straight into `out`. Call only after
+    /// [`Credentials::validate`]. Any write or serialisation error is
+    /// returned: nothing is ever half-printed and called a success.
+    pub fn write_process_json(&self, out: &mut dyn io::Write) -> io::Result<()> {
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
         struct Output<'a> {
@@ -114,7 +137,7 @@ impl Credentials {
             #[serde(skip_serializing_if = "Option::is_none")]
             account_id: Option<&'a str>,
         }
-        let out = Output {
+        let output = Output {
             version: 1,
             access_key_id: &self.access_key_id,
             secret_access_key: self.secret_access_key.expose(),
@@ -122,9 +145,9 @@ impl Credentials {
             expiration: rfc3339(self.expiration),
             account_id: self.account_id.as_deref(),
         };
-        let mut json = serde_json::to_string(&out).unwrap_or_default();
-        json.push('\n');
-        json
+        serde_json::to_writer(&mut *out, &output)?;
+        out.write_all(b"\n")?;
+        out.flush()
     }
 }
 
@@ -213,7 +236,9 @@ mod tests {
     #[test]
     fn process_json_is_what_sdks_expect() {
         let c = creds("ASIAY34FZKBOKMUTVV7A", TOKEN, 1_795_000_000);
-        let json = c.to_process_json();
+        let mut out = Vec::new();
+        c.write_process_json(&mut out).unwrap();
+        let json = String::from_utf8(out).unwrap();
         assert!(json.ends_with('\n'));
         assert_eq!(json.trim_end().lines().count(), 1);
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
@@ -223,6 +248,38 @@ mod tests {
         assert_eq!(v["SessionToken"], TOKEN);
         assert_eq!(v["Expiration"], "2026-11-18T11:06:40Z");
         assert_eq!(v["AccountId"], "111122223333");
+    }
+
+    #[test]
+    fn a_failed_write_is_an_error_not_an_empty_success() {
+        struct Full;
+        impl io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+                Err(io::Error::from(io::ErrorKind::StorageFull))
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+        let c = creds("ASIAY34FZKBOKMUTVV7A", TOKEN, 1_795_000_000);
+        let err = c.write_process_json(&mut Full).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+    }
+
+    #[test]
+    fn absurd_expiries_are_refused() {
+        let now = 1_795_000_000;
+        let twelve_hours = creds("ASIAY34FZKBOKMUTVV7A", TOKEN, now + 12 * 3600);
+        assert_eq!(twelve_hours.validate(now), Ok(()));
+        for expiration in [now + 13 * 3600, 99_999_999_999_999, i64::MAX] {
+            let c = creds("ASIAY34FZKBOKMUTVV7A", TOKEN, expiration);
+            let err = c.validate(now).unwrap_err();
+            assert!(
+                matches!(err, Refusal::ImplausibleExpiry { .. }),
+                "{expiration}: {err}"
+            );
+            assert!(err.to_string().contains("12 hours"), "{err}");
+        }
     }
 
     #[test]

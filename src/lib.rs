@@ -1,17 +1,25 @@
 //! keyless: short-lived AWS credentials from IAM Identity Center, cached in
 //! the OS keyring, instead of long-lived access keys.
 
-pub mod auth;
-pub mod cli;
-pub mod commands;
-pub mod config;
-pub mod credentials;
-pub mod emulator;
-pub mod identity_center;
-pub mod scan;
-pub mod secret;
-pub mod store;
-pub mod terminal;
+pub(crate) mod auth;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
+pub(crate) mod credentials;
+pub(crate) mod emulator;
+pub(crate) mod files;
+pub(crate) mod identity_center;
+pub(crate) mod scan;
+pub(crate) mod secret;
+pub(crate) mod store;
+pub(crate) mod terminal;
+
+/// The parsers that the fuzz targets drive; nothing else is public.
+pub mod fuzzing {
+    pub use crate::scan::aws_files::{FileInput, analyse};
+    pub use crate::scan::freeform;
+    pub use crate::scan::keyid::looks_like_key_id;
+}
 
 use std::io::Write;
 use std::process::ExitCode;

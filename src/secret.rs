@@ -40,16 +40,27 @@ impl<T: Zeroize> std::fmt::Debug for Secret<T> {
     }
 }
 
-impl Secret<String> {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+/// Serialises the secret value itself. `Secret` has no `Serialize` of its
+/// own, so that no derive can write a secret by accident: every field
+/// that is stored names this function (`#[serde(serialize_with = ...)]`).
+pub fn serialize_exposed<T, S>(secret: &Secret<T>, serializer: S) -> Result<S::Ok, S::Error>
+where
+    T: Zeroize + Serialize,
+    S: Serializer,
+{
+    secret.0.serialize(serializer)
 }
 
-impl<T: Zeroize + Serialize> Serialize for Secret<T> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(serializer)
-    }
+/// [`serialize_exposed`] for an optional secret.
+pub fn serialize_exposed_option<T, S>(
+    secret: &Option<Secret<T>>,
+    serializer: S,
+) -> Result<S::Ok, S::Error>
+where
+    T: Zeroize + Serialize,
+    S: Serializer,
+{
+    secret.as_ref().map(|s| &s.0).serialize(serializer)
 }
 
 impl<'de, T: Zeroize + Deserialize<'de>> Deserialize<'de> for Secret<T> {
@@ -104,8 +115,15 @@ mod tests {
 
     #[test]
     fn serde_round_trip_keeps_the_value() {
-        let s = Secret::new(SENTINEL.to_string());
-        let json = serde_json::to_string(&s).unwrap();
+        #[derive(Serialize)]
+        struct Stored {
+            #[serde(serialize_with = "serialize_exposed")]
+            value: Secret<String>,
+        }
+        let stored = Stored {
+            value: Secret::new(SENTINEL.to_string()),
+        };
+        let json = serde_json::to_value(&stored).unwrap()["value"].to_string();
         let back: Secret<String> = serde_json::from_str(&json).unwrap();
         assert_eq!(back.expose(), SENTINEL);
     }

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use keyless::scan::aws_files::{FileInput, analyse};
-use keyless::scan::keyid::looks_like_key_id;
+use keyless::fuzzing::{FileInput, analyse};
+use keyless::fuzzing::looks_like_key_id;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! a well-formed key ID found at the line it reports.
 #![no_main]
 
-use keyless::scan::freeform;
+use keyless::fuzzing::freeform;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,16 +5,16 @@
 //! JSON object on success and nothing else, ever; every message goes to
 //! stderr (or, for `--auto-login`, to the controlling terminal).
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use crate::auth::{self, Auth, AuthError};
+use anyhow::Context;
+
+use crate::UsageError;
+use crate::auth::{self, AuthError};
 use crate::cli::CredentialProcessArgs;
 use crate::commands::Ctx;
 use crate::config::resolve::{Request, RolePlan};
-use crate::credentials::Credentials;
-use crate::identity_center::Clients;
-use crate::store::SecretStore;
+use crate::credentials::{Credentials, now};
 use crate::terminal::TerminalUi;
 
 pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
@@ -28,55 +28,49 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
         (None, None, None) => {
             Request::Profile(args.profile.unwrap_or_else(|| ctx.default_profile()))
         }
-        _ => anyhow::bail!(
-            "--sso-session, --account-id and --role-name go together: give all three, or --profile"
-        ),
+        _ => {
+            return Err(UsageError(
+                "--sso-session, --account-id and --role-name go together: give all three, or \
+                 --profile"
+                    .into(),
+            )
+            .into());
+        }
     };
     let plan = ctx.resolve_role(&request)?;
-    let store = ctx.store();
-    if let Some(creds) = auth::cached_role(&store, &plan)? {
-        tracing::debug!("role credentials from the keyring");
-        emit(&creds)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let auto_login = args.auto_login || plan.auto_login;
-    let creds = fetch(&ctx, &store, &plan, auto_login)?;
+    let creds = obtain(&ctx, &plan, args.auto_login || plan.auto_login)?;
     emit(&creds)?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn fetch(
-    ctx: &Ctx,
-    store: &dyn SecretStore,
-    plan: &RolePlan,
-    auto_login: bool,
-) -> anyhow::Result<Credentials> {
-    let (state, locks) = ctx.state_and_locks()?;
-    let login_command = ctx.login_command(&plan.session, plan.profile.as_deref());
-    super::block_on(async {
-        let clients = Clients::new(&plan.session.region, None).await;
-        let auth = Auth {
-            store,
-            clients: &clients,
-            state: Some(&state),
-            locks: Some(&locks),
-            login_command,
-        };
-        match auth.role_credentials(plan).await {
+/// The role credentials of `plan`: from the keyring when cached (no
+/// runtime, no HTTP client), else fetched through the lifecycle, with a
+/// device login first when `auto_login` and one is needed.
+pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
+    if let Some(creds) = auth::cached_role(&ctx.store, plan, now())? {
+        tracing::debug!("role credentials from the keyring");
+        return Ok(creds);
+    }
+    let creds = ctx.with_auth(
+        &plan.session,
+        plan.profile.as_deref(),
+        async |auth| match auth.role_credentials(plan).await {
             Err(AuthError::LoginRequired { .. }) if auto_login => {
                 let mut ui = TerminalUi::controlling_terminal();
                 auth.login(&plan.session, &mut ui, true).await?;
                 auth.role_credentials(plan).await
             }
             other => other,
-        }
-    })?
-    .map_err(Into::into)
+        },
+    )??;
+    Ok(creds)
 }
 
 /// The one writer of stdout in this command.
-fn emit(creds: &Credentials) -> std::io::Result<()> {
+#[allow(clippy::disallowed_methods)] // the credential_process protocol writer
+fn emit(creds: &Credentials) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    out.write_all(creds.to_process_json().as_bytes())?;
-    out.flush()
+    creds
+        .write_process_json(&mut out)
+        .context("could not write the credentials to stdout")
 }

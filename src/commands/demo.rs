@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::auth::{self, Auth};
+use crate::auth::{self, Auth, SystemClock};
 use crate::config::resolve::{RolePlan, SsoSession};
 use crate::credentials::{human_remaining, now};
 use crate::emulator::{self, EmulatorConfig, Operation};
@@ -28,18 +28,22 @@ pub fn run() -> anyhow::Result<ExitCode> {
 }
 
 /// The demo's own output goes to stdout: it is what the user asked for.
-#[allow(clippy::print_stdout)]
-fn step(title: &str, text: &str) {
-    println!("\n== {title}\n{text}");
+/// A closed pipe (`keyless demo | head`) ends the demo quietly.
+#[allow(clippy::disallowed_methods)] // the demo's one stdout writer
+fn stdout() -> std::io::Stdout {
+    std::io::stdout()
 }
 
-#[allow(clippy::print_stdout)]
-fn line(text: &str) {
-    println!("{text}");
+fn step(title: &str, text: &str) -> std::io::Result<()> {
+    writeln!(stdout().lock(), "\n== {title}\n{text}")
+}
+
+fn line(text: &str) -> std::io::Result<()> {
+    writeln!(stdout().lock(), "{text}")
 }
 
 async fn demo() -> anyhow::Result<()> {
-    line("keyless demo: the whole flow on this machine, with no AWS account and no network.");
+    line("keyless demo: the whole flow on this machine, with no AWS account and no network.")?;
     let config = EmulatorConfig::default();
     let server = emulator::start(config, 0)
         .await
@@ -52,7 +56,7 @@ async fn demo() -> anyhow::Result<()> {
              protocols; the credentials it issues work nowhere but here. (Run it yourself with\n\
              `keyless dev-server` to try keyless, the AWS CLI or your scripts against it.)"
         ),
-    );
+    )?;
 
     let session = SsoSession {
         name: "demo".into(),
@@ -66,7 +70,8 @@ async fn demo() -> anyhow::Result<()> {
     let store = MemoryStore::new();
     let auth = Auth {
         store: &store,
-        clients: &clients,
+        identity_center: &clients,
+        clock: &SystemClock,
         state: None,
         locks: None,
         login_command: "keyless demo".into(),
@@ -77,19 +82,19 @@ async fn demo() -> anyhow::Result<()> {
         "`keyless login` registers a client, starts a device authorization and polls for the\n\
          token while you approve in the browser. The emulator approves by itself after a poll;\n\
          with AWS you would check the code and approve it in your browser.",
-    );
-    let spinner = std::io::IsTerminal::is_terminal(&std::io::stdout());
-    let mut ui = TerminalUi::new(Box::new(std::io::stdout()), spinner, false);
+    )?;
+    let spinner = std::io::IsTerminal::is_terminal(&stdout());
+    let mut ui = TerminalUi::new(Box::new(stdout()), spinner, false);
     let token = auth.login(&session, &mut ui, false).await?;
     line(&format!(
         "Access and refresh tokens are kept in the OS keyring (here: the demo's memory); valid for {}.",
         human_remaining(token.expires_at - now())
-    ));
+    ))?;
 
     step(
         "3. Discover accounts and roles",
         "The accounts and roles this sign-in may use; each pair becomes one AWS profile:",
-    );
+    )?;
     let accounts = clients.accounts(&token.access_token).await?;
     let mut first: Option<(String, String)> = None;
     for account in &accounts {
@@ -101,7 +106,7 @@ async fn demo() -> anyhow::Result<()> {
             account.account_id,
             account.account_name,
             roles.join(", ")
-        ));
+        ))?;
         if first.is_none() {
             first = roles
                 .first()
@@ -124,7 +129,7 @@ async fn demo() -> anyhow::Result<()> {
              ~/.aws/config, every `aws` command asks keyless for credentials for {role_name} in\n\
              {account_id}. keyless prints exactly one JSON object (secret values hidden here):"
         ),
-    );
+    )?;
     let creds = auth.role_credentials(&plan).await?;
     let shown = serde_json::json!({
         "Version": 1,
@@ -134,14 +139,15 @@ async fn demo() -> anyhow::Result<()> {
         "Expiration": crate::credentials::rfc3339(creds.expiration),
         "AccountId": account_id,
     });
-    line(&serde_json::to_string_pretty(&shown)?);
+    line(&serde_json::to_string_pretty(&shown)?)?;
     line(&format!(
         "Temporary (ASIA…, with a session token), valid for {}; a long-lived AKIA… key is never handed out.",
         human_remaining(creds.remaining(now()))
-    ));
+    ))?;
 
     let calls_before = server.stats().calls(Operation::GetRoleCredentials);
-    let again = auth::cached_role(&store, &plan)?.context("the credentials were not cached")?;
+    let again =
+        auth::cached_role(&store, &plan, now())?.context("the credentials were not cached")?;
     let calls_after = server.stats().calls(Operation::GetRoleCredentials);
     step(
         "5. The next call is a cache hit",
@@ -150,7 +156,7 @@ async fn demo() -> anyhow::Result<()> {
              (GetRoleCredentials calls: {calls_before} before, {calls_after} after; same key {}).",
             crate::secret::mask(&again.access_key_id)
         ),
-    );
+    )?;
 
     let sample = "[default]\naws_access_key_id = AKIARZPUZDIKGB2VALC4\n";
     let found: Vec<String> = crate::scan::freeform::scan(sample.as_bytes())
@@ -181,7 +187,7 @@ async fn demo() -> anyhow::Result<()> {
             sample.trim_end().replace('\n', "\n  "),
             found.join("\n")
         ),
-    );
+    )?;
 
     step(
         "Next",
@@ -192,8 +198,8 @@ async fn demo() -> anyhow::Result<()> {
              keyless_sso_session = corp\n  keyless_account_id = 111122223333\n  keyless_role_name = Developer\n\
              \nthen `keyless login --sso-session corp` and `aws sts get-caller-identity --profile dev`."
         ),
-    );
-    let _ = std::io::stdout().flush();
+    )?;
+    stdout().flush()?;
     server.shutdown().await.context("stopping the emulator")?;
     Ok(())
 }

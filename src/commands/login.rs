@@ -4,7 +4,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::auth::Auth;
 use crate::cli::LoginArgs;
 use crate::commands::Ctx;
 use crate::credentials::{human_remaining, now};
@@ -13,22 +12,12 @@ use crate::terminal::TerminalUi;
 pub fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
     let session = ctx.session_for(args.sso_session.as_deref(), args.profile.as_deref())?;
-    let login_command = ctx.login_command(&session, args.profile.as_deref());
-    let store = ctx.store();
-    let (state, locks) = ctx.state_and_locks()?;
     let mut ui = TerminalUi::stderr(!args.no_browser);
-    let token = super::block_on(async {
-        let clients = crate::identity_center::Clients::new(&session.region, None).await;
-        let auth = Auth {
-            store: &store,
-            clients: &clients,
-            state: Some(&state),
-            locks: Some(&locks),
-            login_command,
-        };
-        auth.login(&session, &mut ui, false).await
-    })?
-    .with_context(|| format!("login to sso-session '{}' failed", session.name))?;
+    let token = ctx
+        .with_auth(&session, args.profile.as_deref(), async |auth| {
+            auth.login(&session, &mut ui, false).await
+        })?
+        .with_context(|| format!("login to sso-session '{}' failed", session.name))?;
     super::say(format_args!(
         "keyless: signed in to sso-session '{}'; the token is valid for {}.",
         session.name,

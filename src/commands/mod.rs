@@ -11,9 +11,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::auth::{Auth, SystemClock};
 use crate::cli::Command;
 use crate::config::resolve::{self, Request, RolePlan, SsoSession};
 use crate::config::{AwsFiles, Env};
+use crate::identity_center::Clients;
 use crate::store::{KeyringStore, Locks, StateFile};
 
 pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
@@ -27,17 +29,23 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The environment and the AWS files, loaded once per command.
+/// The environment, the AWS files and the OS keyring, loaded once per
+/// command (the keyring connects on first use).
 pub struct Ctx {
     pub env: Env,
     pub files: AwsFiles,
+    pub store: KeyringStore,
 }
 
 impl Ctx {
     pub fn load() -> anyhow::Result<Ctx> {
         let env = Env::from_process();
         let files = AwsFiles::load(&env)?;
-        Ok(Ctx { env, files })
+        Ok(Ctx {
+            env,
+            files,
+            store: KeyringStore::new(),
+        })
     }
 
     pub fn default_profile(&self) -> String {
@@ -70,14 +78,37 @@ impl Ctx {
         }
     }
 
-    pub fn store(&self) -> KeyringStore {
-        KeyringStore::new()
-    }
-
+    /// The state file and the locks beside it; waits for a lock longer
+    /// than a moment are announced on stderr.
     pub fn state_and_locks(&self) -> anyhow::Result<(StateFile, Locks)> {
         let state = StateFile::from_env()?;
-        let locks = state.locks();
+        let locks = state.locks().with_notice(say);
         Ok((state, locks))
+    }
+
+    /// Runs `work` with the lifecycle for `session`: the OS keyring, the
+    /// state file, the locks and Identity Center clients for the session's
+    /// region. The one place where these are put together.
+    pub fn with_auth<R>(
+        &self,
+        session: &SsoSession,
+        profile: Option<&str>,
+        work: impl AsyncFnOnce(&Auth<'_, Clients>) -> R,
+    ) -> anyhow::Result<R> {
+        let (state, locks) = self.state_and_locks()?;
+        let login_command = self.login_command(session, profile);
+        block_on(async {
+            let clients = Clients::new(&session.region, None).await;
+            let auth = Auth {
+                store: &self.store,
+                identity_center: &clients,
+                clock: &SystemClock,
+                state: Some(&state),
+                locks: Some(&locks),
+                login_command,
+            };
+            work(&auth).await
+        })
     }
 }
 

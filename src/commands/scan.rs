@@ -24,6 +24,7 @@ use crate::scan::walk::WalkOptions;
 use crate::scan::{self, EnvCredentials, Options, Problem};
 
 /// Entry point from the CLI: the real environment, stdout and stderr.
+#[allow(clippy::disallowed_methods)] // the scan report's one stdout writer
 pub fn main(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let env = Env::from_process();
     // The one deliberate stdout writer of `scan`: the report.

@@ -103,13 +103,6 @@ pub struct Issue {
     pub fatal: bool,
 }
 
-impl Document {
-    /// The first issue that makes the AWS SDKs refuse this file.
-    pub fn first_fatal(&self) -> Option<&Issue> {
-        self.issues.iter().find(|issue| issue.fatal)
-    }
-}
-
 impl Property {
     /// The value with any secret replaced, for display.
     pub fn display_value(&self) -> &str {

@@ -24,10 +24,6 @@ use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
 pub use ini::{Document, FileKind, Issue, Property, SectionName};
-pub use resolve::{
-    Request, RolePlan, SsoSession, default_profile_name, resolve_role, resolve_session,
-    session_for_profile,
-};
 
 /// The process environment, injected so tests never see the real one.
 #[derive(Clone, Default)]
@@ -51,6 +47,7 @@ impl Env {
 
     /// An environment of exactly these variables; the home directory is
     /// `HOME`, else `USERPROFILE`, else unknown.
+    #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
         let vars: BTreeMap<String, String> = pairs
             .iter()
@@ -209,6 +206,9 @@ pub struct AwsFiles {
     services: BTreeMap<String, MergedSection>,
 }
 
+/// The AWS files are a few kilobytes; anything near this is not one.
+pub const MAX_FILE_SIZE: u64 = 16 << 20;
+
 impl AwsFiles {
     /// Read both files. A missing file reads as empty; one that exists but
     /// cannot be read is an error naming it. Parse problems are not errors
@@ -217,14 +217,11 @@ impl AwsFiles {
         let read = |kind| -> Result<AwsFile, ConfigError> {
             let path = env.path(kind);
             let display = env.display_path(&path);
-            match std::fs::read(&path) {
-                Ok(bytes) => Ok(AwsFile::new(kind, path, display, Some(&bytes))),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    Ok(AwsFile::new(kind, path, display, None))
-                }
-                Err(source) => Err(ConfigError::Read {
+            match crate::files::read_regular(&path, MAX_FILE_SIZE) {
+                Ok(bytes) => Ok(AwsFile::new(kind, path, display, bytes.as_deref())),
+                Err(error) => Err(ConfigError::Read {
                     path: display,
-                    source,
+                    error,
                 }),
             }
         };
@@ -234,7 +231,8 @@ impl AwsFiles {
         ))
     }
 
-    /// Both files from text, at their default paths (for tests and tools).
+    /// Both files from text, at their default paths (for tests).
+    #[cfg(test)]
     pub fn from_texts(config: &str, credentials: &str) -> Self {
         Self::from_bytes(config.as_bytes(), credentials.as_bytes())
     }
@@ -320,6 +318,7 @@ impl AwsFiles {
 
     /// A `[services NAME]` section: each property's `sub_properties` hold
     /// e.g. `endpoint_url`.
+    #[cfg(test)]
     pub fn services(&self, name: &str) -> Option<&MergedSection> {
         self.services.get(name)
     }
@@ -354,12 +353,8 @@ impl AwsFiles {
 /// what to do next. No message contains a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}; make it readable by your user")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot read {path}: {}", crate::files::describe(.error, crate::files::Access::Read))]
+    Read { path: String, error: std::io::Error },
 
     #[error("{path} line {line}: {message}")]
     Parse {
@@ -382,7 +377,7 @@ pub enum ConfigError {
 
     #[error(
         "unknown sso-session '{session}' in {path}{}; {}; add a [sso-session {session}] \
-         section with sso_start_url and sso_region, or run `keyless onboard`",
+         section with sso_start_url and sso_region",
         named_by(profile, at),
         known_list("sso-sessions", known)
     )]
@@ -399,8 +394,10 @@ pub enum ConfigError {
     #[error(
         "profile '{profile}' uses a long-lived access key ({path} line {line}); keyless \
          refuses long-lived keys because they never expire and are the credentials most \
-         often leaked; switch to IAM Identity Center with `keyless onboard`, then remove \
-         the key with `keyless retire --profile {profile}`"
+         often leaked; switch the profile to IAM Identity Center (credential_process = \
+         keyless credential-process --profile {profile}, with keyless_sso_session, \
+         keyless_account_id and keyless_role_name), then move the key out of the credentials \
+         file and deactivate it in IAM"
     )]
     StaticKeys {
         profile: String,
@@ -412,7 +409,7 @@ pub enum ConfigError {
         "profile '{profile}' ({path} line {line}) has credential_process and also {}; the \
          AWS CLI and SDKs then take their own SSO path and never run credential_process; \
          remove the sso_* keys from the profile (keyless reads keyless_sso_session, \
-         keyless_account_id and keyless_role_name), or run `keyless profiles sync`",
+         keyless_account_id and keyless_role_name)",
         keys.join(", ")
     )]
     SsoKeysWithCredentialProcess {
@@ -431,6 +428,7 @@ pub enum ConfigError {
     },
 }
 
+#[cfg(test)]
 impl ConfigError {
     /// The profile resolves to long-lived static keys.
     pub fn is_static_keys(&self) -> bool {
@@ -577,6 +575,8 @@ mod tests {
                 .starts_with("cannot read ~/.aws/credentials: "),
             "{err}"
         );
+        assert!(err.to_string().contains("directory"), "{err}");
+        assert!(!err.to_string().contains("readable"), "{err}");
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //!
 //! `keyless_auto_login = true|false` is read for every shape.
 
-use super::{AwsFile, AwsFiles, ConfigError, Env, MergedSection, SectionName, Setting};
+use super::{AwsFile, AwsFiles, ConfigError, Env, FileKind, MergedSection, SectionName, Setting};
 
 /// The default `sso_registration_scopes`, as in the AWS CLI.
 pub const DEFAULT_SCOPE: &str = "sso:account:access";
@@ -212,7 +212,7 @@ impl ProfileSso<'_> {
 
     fn fix(&self) -> &'static str {
         if self.prefix == "keyless_" {
-            "or run `keyless profiles sync` to rewrite keyless profiles"
+            "or fix the profile by hand (see `keyless credential-process --help`)"
         } else {
             "or pass --sso-session, --account-id and --role-name instead"
         }
@@ -267,8 +267,8 @@ fn profile_sso<'a>(
         let Some(session) = profile.setting("keyless_sso_session") else {
             return Err(invalid(format!(
                 "profile '{}' ({}) has keyless settings but no keyless_sso_session; add \
-                 `keyless_sso_session = NAME` naming an [sso-session NAME] section, or run \
-                 `keyless profiles sync`",
+                 `keyless_sso_session = NAME` naming an [sso-session NAME] section (see \
+                 `keyless credential-process --help`)",
                 profile.name,
                 here()
             )));
@@ -324,8 +324,9 @@ fn profile_sso<'a>(
         });
     }
     Err(invalid(format!(
-        "profile '{}' ({}) has no keyless or IAM Identity Center settings; create keyless \
-         profiles with `keyless onboard` or `keyless profiles sync`",
+        "profile '{}' ({}) has no keyless or IAM Identity Center settings; give it \
+         `credential_process = keyless credential-process --profile NAME` with \
+         keyless_sso_session, keyless_account_id and keyless_role_name (see the README)",
         profile.name,
         here()
     )))
@@ -369,8 +370,8 @@ fn sso_session_section(
     let invalid = |what: String| ConfigError::Invalid {
         profile: profile.clone(),
         message: format!(
-            "sso-session '{name}' ({here}){used_by} {what}; fix the section, or run \
-             `keyless onboard --sso-session {name}` to rewrite it"
+            "sso-session '{name}' ({here}){used_by} {what}; fix the section: it needs sso_start_url and \
+             sso_region (the region of IAM Identity Center)"
         ),
     };
     let required = |key: &str| match section.get(key) {
@@ -441,12 +442,32 @@ fn misplaced_header(files: &AwsFiles, name: &str) -> Option<String> {
         ));
     }
     let prefixed = format!("profile {name}");
-    ignored(credentials, &prefixed).map(|line| {
-        format!(
+    if let Some(line) = ignored(credentials, &prefixed) {
+        return Some(format!(
             "{} line {line} has [{prefixed}], which the AWS CLI and SDKs ignore in the \
              credentials file: write [{name}]",
             credentials.display
-        )
+        ));
+    }
+    // A header that names the profile but is ignored for what else it has
+    // in it (a NUL byte, a space or a character the SDKs refuse).
+    [config, credentials].into_iter().find_map(|file| {
+        file.document.sections.iter().find_map(|s| match &s.name {
+            SectionName::Ignored { raw } if !name.is_empty() && raw.contains(name) => {
+                Some(format!(
+                    "{} line {} has the section header [{}], which the AWS CLI and SDKs ignore \
+                 because of the characters in it: write [{}]",
+                    file.display,
+                    s.line,
+                    raw.escape_debug(),
+                    match file.kind {
+                        FileKind::Config if name != "default" => prefixed.clone(),
+                        _ => name.to_string(),
+                    }
+                ))
+            }
+            _ => None,
+        })
     })
 }
 
@@ -758,8 +779,8 @@ sso_role_name = Admin
                 vec![
                     "profile 's' uses a long-lived access key (~/.aws/config line 3)",
                     "never expire",
-                    "keyless onboard",
-                    "keyless retire --profile s",
+                    "credential_process = keyless credential-process --profile s",
+                    "deactivate it in IAM",
                 ],
             ),
             (
@@ -790,8 +811,7 @@ sso_role_name = Admin
                 "p",
                 vec![
                     "profile 'p' (~/.aws/config line 4) has keyless_account_id but no \
-                     keyless_role_name; add keyless_role_name, or run `keyless profiles sync`",
-                    "keyless profiles sync",
+                     keyless_role_name; add keyless_role_name",
                 ],
             ),
             (
@@ -811,7 +831,7 @@ sso_role_name = Admin
                 "p",
                 vec![
                     "keyless_account_id in profile 'p' (~/.aws/config line 6) is not a 12-digit",
-                    "keyless profiles sync",
+                    "or fix the profile by hand",
                 ],
             ),
             (
@@ -878,7 +898,7 @@ sso_role_name = Admin
                 "p",
                 vec![
                     "profile 'p' (~/.aws/config line 1) has no keyless or IAM Identity Center settings",
-                    "keyless onboard",
+                    "credential_process = keyless credential-process --profile NAME",
                 ],
             ),
             (
@@ -890,7 +910,7 @@ sso_role_name = Admin
                 vec![
                     "sso-session 'corp' (~/.aws/config line 1), used by profile 'p', has no \
                      sso_start_url",
-                    "keyless onboard --sso-session corp",
+                    "it needs sso_start_url and sso_region",
                 ],
             ),
             (
@@ -1036,7 +1056,7 @@ sso_role_name = Admin
         assert_eq!(
             err.to_string(),
             "unknown sso-session 'nope' in ~/.aws/config; known sso-sessions: bare, corp; add a \
-             [sso-session nope] section with sso_start_url and sso_region, or run `keyless onboard`"
+             [sso-session nope] section with sso_start_url and sso_region"
         );
     }
 

@@ -105,7 +105,7 @@ pub fn authorize(inner: &mut Inner, query: &HashMap<String, String>) -> Outcome 
     if !approve {
         return fail("access_denied", "The user denied the request");
     }
-    let code = issue::device_code();
+    let code = issue::device_code(&inner.config.secret_marker);
     let record = AuthorizationCode {
         client_id: client_id.to_string(),
         redirect_uri: redirect_uri.to_string(),

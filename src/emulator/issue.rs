@@ -68,8 +68,10 @@ pub fn client_secret(marker: &str) -> Secret<String> {
     ))
 }
 
-pub fn device_code() -> String {
-    random_chars(BASE64URL, 86)
+/// A device code or an authorization code: secrets too, so they carry
+/// the marker like every other secret issued.
+pub fn device_code(marker: &str) -> String {
+    format!("dc{marker}{}", random_chars(BASE64URL, 86))
 }
 
 pub fn user_code() -> String {

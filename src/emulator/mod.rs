@@ -114,20 +114,24 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+#[cfg(test)]
+pub use config::{Account, ConfigPatch, PollAnswer};
 pub use config::{
-    Account, Approval, ConfigPatch, DEFAULT_ACCESS_TOKEN_TTL_SECS, DEFAULT_DEVICE_CODE_TTL_SECS,
-    DEFAULT_PAGE_SIZE, DEFAULT_POLL_INTERVAL_SECS, DEFAULT_REGISTRATION_TTL_SECS,
-    DEFAULT_ROLE_CREDENTIAL_TTL_SECS, DEFAULT_SECRET_MARKER, EmulatorConfig, MAX_PAGE_SIZE,
-    PollAnswer, RefreshRotation, RefreshTokens, default_accounts, generate_accounts,
+    Approval, DEFAULT_ACCESS_TOKEN_TTL_SECS, DEFAULT_DEVICE_CODE_TTL_SECS,
+    DEFAULT_POLL_INTERVAL_SECS, DEFAULT_REGISTRATION_TTL_SECS, DEFAULT_ROLE_CREDENTIAL_TTL_SECS,
+    DEFAULT_SECRET_MARKER, EmulatorConfig, RefreshRotation, RefreshTokens, generate_accounts,
 };
+#[cfg(test)]
 pub use error::ErrorKind;
-pub use http::BEARER_HEADER;
-pub use state::{Fault, FaultKind, Operation, OperationStats, Stats};
+#[cfg(test)]
+pub use state::Fault;
+pub use state::{Operation, Stats};
 
 /// How long `shutdown` waits for open connections before cutting them.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A control request the emulator refused.
+#[cfg(test)]
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("invalid fault: {0}")]
@@ -196,12 +200,14 @@ pub fn run_until_ctrl_c(
 /// runtime (synchronous tests, a harness running the `keyless` binary).
 /// It dereferences to [`RunningEmulator`] for the controls, and stops when
 /// dropped.
+#[cfg(test)]
 pub struct BackgroundEmulator {
     emulator: Option<RunningEmulator>,
     runtime: Option<tokio::runtime::Runtime>,
 }
 
 /// Starts the emulator on a runtime of its own; see [`BackgroundEmulator`].
+#[cfg(test)]
 pub fn start_in_background(config: EmulatorConfig, port: u16) -> io::Result<BackgroundEmulator> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -215,6 +221,7 @@ pub fn start_in_background(config: EmulatorConfig, port: u16) -> io::Result<Back
     })
 }
 
+#[cfg(test)]
 impl std::ops::Deref for BackgroundEmulator {
     type Target = RunningEmulator;
 
@@ -226,6 +233,7 @@ impl std::ops::Deref for BackgroundEmulator {
     }
 }
 
+#[cfg(test)]
 impl Drop for BackgroundEmulator {
     fn drop(&mut self) {
         let (Some(emulator), Some(runtime)) = (self.emulator.take(), self.runtime.take()) else {
@@ -247,10 +255,6 @@ impl RunningEmulator {
     /// `AWS_ENDPOINT_URL_SSO_OIDC`.
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Stops accepting, lets open requests finish (up to a few seconds) and
@@ -276,9 +280,14 @@ impl RunningEmulator {
     pub fn stats(&self) -> Stats {
         self.shared.lock().stats()
     }
+}
 
-    pub fn config(&self) -> EmulatorConfig {
-        self.shared.lock().config.clone()
+/// In-process controls, as the `/_keyless/...` endpoints offer them over
+/// HTTP.
+#[cfg(test)]
+impl RunningEmulator {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn update_config(&self, patch: ConfigPatch) -> Result<(), ControlError> {
@@ -296,15 +305,6 @@ impl RunningEmulator {
             .map_err(ControlError::InvalidFault)
     }
 
-    pub fn clear_faults(&self) {
-        self.shared.lock().clear_faults();
-    }
-
-    /// As `POST /_keyless/reset`.
-    pub fn reset(&self) {
-        self.shared.lock().reset();
-    }
-
     /// Moves the emulated clock forward (or back, with a negative value).
     pub fn advance_clock(&self, secs: i64) {
         self.shared.lock().advance_clock(secs);
@@ -313,11 +313,6 @@ impl RunningEmulator {
     /// Approves a pending device authorization, as the device page does.
     pub fn approve(&self, user_code: &str) -> Result<(), ControlError> {
         self.decide(user_code, true)
-    }
-
-    /// Denies a pending device authorization.
-    pub fn deny(&self, user_code: &str) -> Result<(), ControlError> {
-        self.decide(user_code, false)
     }
 
     fn decide(&self, user_code: &str, approve: bool) -> Result<(), ControlError> {

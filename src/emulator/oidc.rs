@@ -13,7 +13,7 @@ use super::issue::{self, IssuedSecret};
 use super::state::{
     AccessRecord, DeviceAuthorization, DeviceState, Inner, RefreshRecord, Registration,
 };
-use crate::secret::Secret;
+use crate::secret::{Secret, serialize_exposed, serialize_exposed_option};
 
 pub const GRANT_DEVICE_CODE: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
@@ -40,6 +40,7 @@ pub struct RegisterClientRequest {
 #[serde(rename_all = "camelCase")]
 pub struct RegisterClientResponse {
     client_id: String,
+    #[serde(serialize_with = "serialize_exposed")]
     client_secret: Secret<String>,
     /// epoch-s
     client_id_issued_at: i64,
@@ -157,8 +158,8 @@ pub fn start_device_authorization(
             break code;
         }
     };
-    let device_code = issue::device_code();
     let config = &inner.config;
+    let device_code = issue::device_code(&config.secret_marker);
     let ttl = config.device_code_ttl_secs;
     let device = DeviceAuthorization {
         client_id,
@@ -205,11 +206,15 @@ pub struct CreateTokenRequest {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateTokenResponse {
+    #[serde(serialize_with = "serialize_exposed")]
     access_token: Secret<String>,
     token_type: &'static str,
     /// relative seconds
     expires_in: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_exposed_option"
+    )]
     refresh_token: Option<Secret<String>>,
 }
 

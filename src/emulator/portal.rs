@@ -12,7 +12,7 @@ use super::error::{ApiError, ErrorKind};
 use super::issue::{self, IssuedSecret};
 use super::oidc::secs;
 use super::state::Inner;
-use crate::secret::Secret;
+use crate::secret::{Secret, serialize_exposed, serialize_exposed_option};
 
 /// The portal's query parameters, by wire name.
 pub type Query = HashMap<String, String>;
@@ -21,8 +21,12 @@ pub type Query = HashMap<String, String>;
 #[serde(rename_all = "camelCase")]
 pub struct RoleCredentials {
     access_key_id: String,
+    #[serde(serialize_with = "serialize_exposed")]
     secret_access_key: Secret<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_exposed_option"
+    )]
     session_token: Option<Secret<String>>,
     /// epoch-ms
     expiration: i64,

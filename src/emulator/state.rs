@@ -91,6 +91,7 @@ fn one() -> u32 {
 }
 
 impl Fault {
+    #[cfg(test)]
     fn of(operation: Operation, kind: FaultKind) -> Self {
         Fault {
             operation: Some(operation),
@@ -102,18 +103,22 @@ impl Fault {
         }
     }
 
+    #[cfg(test)]
     pub fn internal(operation: Operation) -> Self {
         Fault::of(operation, FaultKind::Internal)
     }
 
+    #[cfg(test)]
     pub fn throttle(operation: Operation) -> Self {
         Fault::of(operation, FaultKind::Throttle)
     }
 
+    #[cfg(test)]
     pub fn unauthorized(operation: Operation) -> Self {
         Fault::of(operation, FaultKind::Unauthorized)
     }
 
+    #[cfg(test)]
     pub fn latency(operation: Operation, millis: u64) -> Self {
         Fault {
             latency_ms: Some(millis),
@@ -121,6 +126,7 @@ impl Fault {
         }
     }
 
+    #[cfg(test)]
     pub fn error(operation: Operation, error: ErrorKind) -> Self {
         Fault {
             error: Some(error),
@@ -129,11 +135,13 @@ impl Fault {
     }
 
     /// Applies to the next `count` matching calls.
+    #[cfg(test)]
     pub fn times(self, count: u32) -> Self {
         Fault { count, ..self }
     }
 
     /// Applies only to CreateToken calls with this `grantType`.
+    #[cfg(test)]
     pub fn for_grant(self, grant_type: &str) -> Self {
         Fault {
             grant_type: Some(grant_type.to_string()),
@@ -203,6 +211,7 @@ impl Stats {
     }
 
     /// Answers of `operation` with the exception `name` so far.
+    #[cfg(test)]
     pub fn errors(&self, operation: Operation, name: &str) -> u64 {
         self.operations
             .get(&operation)

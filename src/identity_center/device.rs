@@ -39,14 +39,6 @@ pub trait Clock {
     fn sleep(&mut self, duration: Duration) -> impl Future<Output = ()>;
 }
 
-/// What to do after one answer.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Poll again after this long.
-    Wait(Duration),
-    Stop,
-}
-
 #[derive(Debug, Clone)]
 pub struct Poller {
     interval: Duration,
@@ -63,12 +55,13 @@ impl Poller {
         }
     }
 
-    pub fn interval(&self) -> Duration {
-        self.interval
-    }
-
-    /// The decision after a non-token answer at `elapsed`.
-    pub fn after(&mut self, answer: &ApiError, elapsed: Duration) -> Result<Step, DeviceFlowError> {
+    /// How long to wait before the next poll, after a non-token answer at
+    /// `elapsed`; or why the flow ends.
+    pub fn after(
+        &mut self,
+        answer: &ApiError,
+        elapsed: Duration,
+    ) -> Result<Duration, DeviceFlowError> {
         match answer.kind {
             ApiErrorKind::AuthorizationPending => {}
             ApiErrorKind::SlowDown => self.interval += SLOW_DOWN_STEP,
@@ -80,7 +73,7 @@ impl Poller {
             return Err(self.expired());
         }
         // Never sleep past the deadline: one last poll lands on it.
-        Ok(Step::Wait(self.interval.min(self.deadline - elapsed)))
+        Ok(self.interval.min(self.deadline - elapsed))
     }
 
     fn expired(&self) -> DeviceFlowError {
@@ -105,10 +98,10 @@ where
     loop {
         match attempt().await {
             Ok(token) => return Ok(token),
-            Err(answer) => match poller.after(&answer, clock.elapsed())? {
-                Step::Wait(d) => clock.sleep(d).await,
-                Step::Stop => return Err(poller.expired()),
-            },
+            Err(answer) => {
+                let wait = poller.after(&answer, clock.elapsed())?;
+                clock.sleep(wait).await;
+            }
         }
     }
 }

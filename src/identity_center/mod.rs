@@ -34,7 +34,6 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct Clients {
     pub oidc: aws_sdk_ssooidc::Client,
     pub portal: aws_sdk_sso::Client,
-    pub region: String,
 }
 
 impl Clients {
@@ -63,7 +62,6 @@ impl Clients {
         Clients {
             oidc: aws_sdk_ssooidc::Client::new(&shared),
             portal: aws_sdk_sso::Client::new(&shared),
-            region: region.to_string(),
         }
     }
 }
@@ -82,12 +80,32 @@ pub enum ApiErrorKind {
     Unauthorized,
     Forbidden,
     Throttled,
-    Server { status: u16 },
-    OtherService { code: String, status: u16 },
-    Connect { detail: String },
+    Server {
+        status: u16,
+    },
+    OtherService {
+        code: String,
+        status: u16,
+    },
+    Connect {
+        detail: String,
+    },
     Timeout,
-    Malformed { detail: String },
+    Malformed {
+        detail: String,
+    },
+    /// Not an AWS answer at all: a redirect, or a success that is not
+    /// JSON (a proxy, a captive portal or a sign-in page answered).
+    NotAws {
+        status: u16,
+        content_type: String,
+    },
 }
+
+/// Where to look when something other than AWS answers.
+pub const PROXY_HINT: &str = "something between keyless and AWS (a proxy, a captive portal, a \
+    VPN or Wi-Fi sign-in page) answered instead: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY, and \
+    the endpoint settings AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC and AWS_ENDPOINT_URL";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -147,7 +165,16 @@ impl std::fmt::Display for ApiError {
             ),
             ApiErrorKind::Malformed { detail } => write!(
                 f,
-                "{op}: unexpected answer from IAM Identity Center: {detail}"
+                "{op}: unexpected answer from IAM Identity Center: {detail}; if this goes on, \
+                 {PROXY_HINT}"
+            ),
+            ApiErrorKind::NotAws {
+                status,
+                content_type,
+            } => write!(
+                f,
+                "{op}: the answer was HTTP {status} ({content_type}), not an IAM Identity Center \
+                 answer; {PROXY_HINT}"
             ),
         }
     }
@@ -178,8 +205,15 @@ impl ApiError {
             SdkError::ServiceError(service) => {
                 let status = service.raw().status().as_u16();
                 let code = service.err().code().unwrap_or_default().to_string();
-                let message = service.err().message().map(str::to_string);
-                (kind_for(&code, status), message)
+                if code.is_empty() && status < 400 {
+                    (not_aws(service.raw()), None)
+                } else {
+                    let message = service.err().message().map(str::to_string);
+                    (kind_for(&code, status), message)
+                }
+            }
+            SdkError::ResponseError(response) if !is_json(response.raw()) => {
+                (not_aws(response.raw()), None)
             }
             SdkError::TimeoutError(_) => (ApiErrorKind::Timeout, None),
             SdkError::DispatchFailure(failure) if failure.is_timeout() => {
@@ -203,6 +237,26 @@ impl ApiError {
             kind,
             message,
         }
+    }
+}
+
+fn content_type(response: &HttpResponse) -> String {
+    response
+        .headers()
+        .get("content-type")
+        .map(|t| t.split(';').next().unwrap_or(t).trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "no content type".to_string())
+}
+
+fn is_json(response: &HttpResponse) -> bool {
+    content_type(response).contains("json")
+}
+
+fn not_aws(response: &HttpResponse) -> ApiErrorKind {
+    ApiErrorKind::NotAws {
+        status: response.status().as_u16(),
+        content_type: content_type(response),
     }
 }
 

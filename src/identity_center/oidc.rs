@@ -8,11 +8,20 @@ use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::{ApiError, Clients};
 use crate::secret::Secret;
-pub use crate::store::Registration;
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const REFRESH_GRANT: &str = "refresh_token";
-pub const DEFAULT_SCOPES: &[&str] = &["sso:account:access"];
+
+/// A client registration as `RegisterClient` returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientRegistration {
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+    /// Epoch seconds.
+    pub expires_at: i64,
+    /// The scopes it was registered with.
+    pub scopes: Vec<String>,
+}
 
 /// A started device authorization.
 #[derive(Clone, Debug)]
@@ -43,7 +52,7 @@ impl Clients {
         &self,
         client_name: &str,
         scopes: &[String],
-    ) -> Result<Registration, ApiError> {
+    ) -> Result<ClientRegistration, ApiError> {
         const OP: &str = "RegisterClient";
         let out = self
             .oidc
@@ -60,7 +69,7 @@ impl Clients {
         let client_secret = out
             .client_secret
             .ok_or_else(|| ApiError::malformed(OP, "no clientSecret in the response"))?;
-        Ok(Registration {
+        Ok(ClientRegistration {
             client_id,
             client_secret: Secret::new(client_secret),
             expires_at: out.client_secret_expires_at,
@@ -71,7 +80,7 @@ impl Clients {
     /// `StartDeviceAuthorization`.
     pub async fn start_device_authorization(
         &self,
-        registration: &Registration,
+        registration: &ClientRegistration,
         start_url: &str,
     ) -> Result<DeviceAuthorization, ApiError> {
         const OP: &str = "StartDeviceAuthorization";
@@ -107,7 +116,7 @@ impl Clients {
     /// One `CreateToken` poll with the device code.
     pub async fn create_token_with_device_code(
         &self,
-        registration: &Registration,
+        registration: &ClientRegistration,
         device: &DeviceAuthorization,
     ) -> Result<TokenGrant, ApiError> {
         let out = self
@@ -121,7 +130,7 @@ impl Clients {
     /// `CreateToken` with the refresh-token grant.
     pub async fn refresh_token(
         &self,
-        registration: &Registration,
+        registration: &ClientRegistration,
         refresh_token: &Secret<String>,
     ) -> Result<TokenGrant, ApiError> {
         let out = self
@@ -132,7 +141,11 @@ impl Clients {
         grant_from("CreateToken (refresh)", out)
     }
 
-    fn create_token(&self, registration: &Registration, grant: &str) -> CreateTokenFluentBuilder {
+    fn create_token(
+        &self,
+        registration: &ClientRegistration,
+        grant: &str,
+    ) -> CreateTokenFluentBuilder {
         self.oidc
             .create_token()
             .client_id(&registration.client_id)

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keyring::SecretStore;
 use super::{ItemName, StoreError};
-use crate::secret::Secret;
+use crate::secret::{Secret, serialize_exposed, serialize_exposed_option};
 
 /// The layout version written into every item as `v`.
 pub const ITEM_VERSION: u32 = 1;
@@ -35,12 +35,17 @@ pub const ITEM_BUDGET: usize = 2048;
 /// An sso-session's OIDC token.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenItem {
-    #[serde(rename = "at")]
+    #[serde(rename = "at", serialize_with = "serialize_exposed")]
     pub access_token: Secret<String>,
     /// Epoch seconds.
     #[serde(rename = "exp")]
     pub expires_at: i64,
-    #[serde(rename = "rt", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "rt",
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_exposed_option"
+    )]
     pub refresh_token: Option<Secret<String>>,
 }
 
@@ -49,7 +54,7 @@ pub struct TokenItem {
 pub struct Registration {
     #[serde(rename = "id")]
     pub client_id: String,
-    #[serde(rename = "sec")]
+    #[serde(rename = "sec", serialize_with = "serialize_exposed")]
     pub client_secret: Secret<String>,
     /// Epoch seconds.
     #[serde(rename = "exp")]
@@ -63,9 +68,9 @@ pub struct Registration {
 pub struct RoleCredsItem {
     #[serde(rename = "ak")]
     pub access_key_id: String,
-    #[serde(rename = "sk")]
+    #[serde(rename = "sk", serialize_with = "serialize_exposed")]
     pub secret_access_key: Secret<String>,
-    #[serde(rename = "st")]
+    #[serde(rename = "st", serialize_with = "serialize_exposed")]
     pub session_token: Secret<String>,
     /// Epoch seconds.
     #[serde(rename = "exp")]
@@ -169,10 +174,6 @@ pub fn save_token(
     save(store, &ItemName::session(session), item)
 }
 
-pub fn delete_token(store: &dyn SecretStore, session: &str) -> Result<bool, StoreError> {
-    store.delete(&ItemName::session(session))
-}
-
 /// The sso-session's client registration, or `None` if absent or unreadable.
 pub fn load_registration(
     store: &dyn SecretStore,
@@ -213,13 +214,28 @@ pub fn save_role(
     save(store, &ItemName::role(session, account_id, role_name), item)
 }
 
-pub fn delete_role(
-    store: &dyn SecretStore,
-    session: &str,
-    account_id: &str,
-    role_name: &str,
-) -> Result<bool, StoreError> {
-    store.delete(&ItemName::role(session, account_id, role_name))
+/// Deletes every item of `session` found in the store: its token, its
+/// client registration and all its role credentials. Returns how many.
+pub fn delete_session_items(store: &dyn SecretStore, session: &str) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for name in store.list()? {
+        if name.session_name().as_deref() == Some(session) && store.delete(&name)? {
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Every sso-session that has an item in the store.
+pub fn sessions_in(store: &dyn SecretStore) -> Result<Vec<String>, StoreError> {
+    let mut sessions: Vec<String> = store
+        .list()?
+        .iter()
+        .filter_map(ItemName::session_name)
+        .collect();
+    sessions.sort();
+    sessions.dedup();
+    Ok(sessions)
 }
 
 #[cfg(test)]
@@ -295,11 +311,12 @@ mod tests {
             None
         );
 
-        assert!(delete_role(&store, "corp", "111122223333", "Developer").unwrap());
-        assert!(delete_token(&store, "corp").unwrap());
+        save_token(&store, "other", &token()).unwrap();
+        assert_eq!(sessions_in(&store).unwrap(), ["corp", "other"]);
         assert!(delete_registration(&store, "corp").unwrap());
-        assert!(!delete_token(&store, "corp").unwrap());
-        assert!(store.names().is_empty());
+        assert_eq!(delete_session_items(&store, "corp").unwrap(), 2);
+        assert_eq!(delete_session_items(&store, "corp").unwrap(), 0);
+        assert_eq!(store.names(), [ItemName::session("other")]);
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub trait SecretStore: Send + Sync {
     fn set(&self, name: &ItemName, value: &Secret<String>) -> Result<(), StoreError>;
     /// Remove the value under `name`; `false` if there was none.
     fn delete(&self, name: &ItemName) -> Result<bool, StoreError>;
+    /// The names of every keyless item in the store (no secret is read).
+    fn list(&self) -> Result<Vec<ItemName>, StoreError>;
 }
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
@@ -166,6 +168,7 @@ enum Op {
     Get,
     Set,
     Delete,
+    List,
 }
 
 impl Op {
@@ -174,6 +177,7 @@ impl Op {
             Op::Get => "reading",
             Op::Set => "writing",
             Op::Delete => "deleting",
+            Op::List => "listing",
         }
     }
 }
@@ -199,12 +203,24 @@ impl KeyringStore {
     }
 
     /// Runs `f` on the item's entry in a worker thread, bounded by the
-    /// timeout. A worker that outlives its deadline is abandoned: it holds
-    /// nothing the caller waits for, and ends with the process.
+    /// timeout.
     fn run<T, F>(&self, op: Op, name: &ItemName, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&Entry, &ItemName) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.run_on_store(op, name, move |store, item| {
+            entry_for(store, op, item).and_then(|entry| f(&entry, item))
+        })
+    }
+
+    /// Runs `f` on the store in a worker thread, bounded by the timeout. A
+    /// worker that outlives its deadline is abandoned: it holds nothing the
+    /// caller waits for, and ends with the process.
+    fn run_on_store<T, F>(&self, op: Op, name: &ItemName, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&CredentialStore, &ItemName) -> Result<T, StoreError> + Send + 'static,
     {
         let backend = Arc::clone(&self.backend);
         let item = name.clone();
@@ -213,9 +229,7 @@ impl KeyringStore {
             .name("keyless-keyring".into())
             .spawn(move || {
                 let attempt = || {
-                    let result = open_backend(&backend)
-                        .and_then(|store| entry_for(store.as_ref(), op, &item))
-                        .and_then(|entry| f(&entry, &item));
+                    let result = open_backend(&backend).and_then(|store| f(store.as_ref(), &item));
                     if matches!(result, Err(StoreError::Platform { .. })) {
                         // The connection may be what broke (the daemon
                         // restarted or crashed): connect afresh next time.
@@ -346,7 +360,41 @@ fn delete_all(entries: Vec<Entry>, op: Op, name: &ItemName) -> Result<(), StoreE
     Ok(())
 }
 
+/// The item names of the entries a search found, from their `username`
+/// attribute; entries of other layouts are skipped.
+fn names_of(entries: Vec<Entry>, name: &ItemName) -> Result<Vec<ItemName>, StoreError> {
+    let mut names = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let user = match entry.get_specifiers() {
+            Some((_, user)) => Some(user),
+            None => match entry.get_attributes() {
+                Ok(attributes) => attributes.get("username").cloned(),
+                Err(keyring_core::Error::NoEntry) => None,
+                Err(err) => return Err(classify(Op::List, name, err)),
+            },
+        };
+        if let Some(item) = user.and_then(ItemName::parse) {
+            names.push(item);
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 impl SecretStore for KeyringStore {
+    fn list(&self) -> Result<Vec<ItemName>, StoreError> {
+        let what = ItemName(format!("{SERVICE}/*"));
+        self.run_on_store(Op::List, &what, |store, what| {
+            let spec = HashMap::from([("service", SERVICE)]);
+            match store.search(&spec) {
+                Ok(entries) => names_of(entries, what),
+                Err(keyring_core::Error::NoEntry) => Ok(Vec::new()),
+                Err(err) => Err(classify(Op::List, what, err)),
+            }
+        })
+    }
+
     fn get(&self, name: &ItemName) -> Result<Option<Secret<String>>, StoreError> {
         self.run(Op::Get, name, |entry, name| match entry.get_secret() {
             Ok(bytes) => match String::from_utf8(bytes) {
@@ -437,6 +485,10 @@ impl std::fmt::Debug for MemoryStore {
 }
 
 impl SecretStore for MemoryStore {
+    fn list(&self) -> Result<Vec<ItemName>, StoreError> {
+        Ok(self.names())
+    }
+
     fn get(&self, name: &ItemName) -> Result<Option<Secret<String>>, StoreError> {
         let items = self.items.lock().unwrap_or_else(PoisonError::into_inner);
         Ok(items.get(name).cloned())
@@ -463,6 +515,9 @@ impl<S: SecretStore + ?Sized> SecretStore for Arc<S> {
     }
     fn delete(&self, name: &ItemName) -> Result<bool, StoreError> {
         (**self).delete(name)
+    }
+    fn list(&self) -> Result<Vec<ItemName>, StoreError> {
+        (**self).list()
     }
 }
 
@@ -645,6 +700,7 @@ mod tests {
         let name = ItemName::session(&format!("unit-test-{}", std::process::id()));
         store.set(&name, &Secret::new(SENTINEL.into())).unwrap();
         assert_eq!(store.get(&name).unwrap().unwrap().expose(), SENTINEL);
+        assert!(store.list().unwrap().contains(&name), "listed by its name");
         // A second store, a second connection, sees the same item.
         let other = KeyringStore::new();
         assert_eq!(other.get(&name).unwrap().unwrap().expose(), SENTINEL);

@@ -44,34 +44,77 @@ pub enum LockError {
         purpose: String,
     },
 
-    #[error("could not use the lock file {}: {source}; check that the directory is writable", .path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error("could not use the lock file {}: {}", .path.display(), lock_hint(.error))]
+    Io { path: PathBuf, error: io::Error },
 }
 
+fn lock_hint(error: &io::Error) -> String {
+    if error.raw_os_error() == Some(ELOOP) {
+        return format!(
+            "{error}; it is a symbolic link, which keyless never follows for a lock: remove it"
+        );
+    }
+    crate::files::describe(error, crate::files::Access::Write)
+}
+
+/// `open(2)`'s error for `O_NOFOLLOW` on a symbolic link.
+#[cfg(unix)]
+const ELOOP: i32 = libc::ELOOP;
+#[cfg(not(unix))]
+const ELOOP: i32 = -1;
+
+/// "another keyless process (pid 4242: keyless login --sso-session corp)".
 fn holder_text(holder: Option<u32>) -> String {
     match holder {
-        Some(pid) => format!("another keyless process (pid {pid})"),
+        Some(pid) => match command_of(pid) {
+            Some(command) => format!("another keyless process (pid {pid}: {command})"),
+            None => format!("another keyless process (pid {pid})"),
+        },
         None => "another keyless process".to_string(),
     }
 }
+
+/// The command line of `pid`, where the OS shows it (Linux), shortened.
+fn command_of(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let words: Vec<String> = raw
+        .split(|b| *b == 0)
+        .filter(|w| !w.is_empty())
+        .map(|w| String::from_utf8_lossy(w).into_owned())
+        .collect();
+    let (program, args) = words.split_first()?;
+    let program = Path::new(program).file_name()?.to_string_lossy();
+    let mut text = std::iter::once(program.as_ref())
+        .chain(args.iter().map(String::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if text.len() > 120 {
+        let mut cut = 117;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("...");
+    }
+    Some(text)
+}
+
+/// Waits longer than this are announced through the notice hook.
+pub const ANNOUNCE_WAIT_AFTER: Duration = Duration::from_secs(2);
 
 /// The lock directory and the lock names in it.
 #[derive(Clone, Debug)]
 pub struct Locks {
     dir: PathBuf,
+    /// Told, once per wait, when a wait goes on past
+    /// [`ANNOUNCE_WAIT_AFTER`]: what is waited for, and for whom.
+    notice: Option<fn(std::fmt::Arguments<'_>)>,
 }
 
 /// A held lock; released when dropped (and by the OS if the process dies).
 #[derive(Debug)]
 pub struct LockGuard {
     file: File,
-    path: PathBuf,
-}
-
-impl LockGuard {
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for LockGuard {
@@ -85,9 +128,19 @@ impl Drop for LockGuard {
 impl Locks {
     /// Locks kept in `dir` (normally `<state dir>/locks`).
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Locks { dir: dir.into() }
+        Locks {
+            dir: dir.into(),
+            notice: None,
+        }
     }
 
+    /// The same locks, announcing long waits through `notice`.
+    pub fn with_notice(mut self, notice: fn(std::fmt::Arguments<'_>)) -> Self {
+        self.notice = Some(notice);
+        self
+    }
+
+    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -114,12 +167,24 @@ impl Locks {
 
     /// The sso-session lock, held while logging in or refreshing its token.
     pub fn session(&self, session: &str, timeout: Duration) -> Result<LockGuard, LockError> {
-        acquire(
-            &self.dir,
+        self.acquire(
             self.session_path(session),
-            || format!("signing in to, or refreshing the token of, sso-session '{session}'"),
+            || session_purpose(session),
             timeout,
         )
+    }
+
+    /// The sso-session lock if it is free now, else `None`.
+    pub fn try_session(&self, session: &str) -> Result<Option<LockGuard>, LockError> {
+        match self.acquire(
+            self.session_path(session),
+            || session_purpose(session),
+            Duration::ZERO,
+        ) {
+            Ok(guard) => Ok(Some(guard)),
+            Err(LockError::Timeout { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// The role lock, held while fetching that role's credentials.
@@ -130,8 +195,7 @@ impl Locks {
         role_name: &str,
         timeout: Duration,
     ) -> Result<LockGuard, LockError> {
-        acquire(
-            &self.dir,
+        self.acquire(
             self.role_path(session, account_id, role_name),
             || {
                 format!(
@@ -145,8 +209,7 @@ impl Locks {
 
     /// The state-file lock, held for one read-modify-write.
     pub fn state(&self, timeout: Duration) -> Result<LockGuard, LockError> {
-        acquire(
-            &self.dir,
+        self.acquire(
             self.dir.join("state.lock"),
             || "updating the state file".to_string(),
             timeout,
@@ -154,70 +217,94 @@ impl Locks {
     }
 }
 
-fn acquire(
-    dir: &Path,
-    path: PathBuf,
-    purpose: impl FnOnce() -> String,
-    timeout: Duration,
-) -> Result<LockGuard, LockError> {
-    let io_err = |source| LockError::Io {
-        path: path.clone(),
-        source,
-    };
-    super::state::create_private_dir(dir).map_err(|source| LockError::Io {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let file = open_lock_file(&path).map_err(io_err)?;
-
-    let start = Instant::now();
-    let mut pause = POLL_FIRST;
-    let mut announced = false;
-    loop {
-        match file.try_lock() {
-            Ok(()) => break,
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(source)) => return Err(io_err(source)),
-        }
-        let waited = start.elapsed();
-        if waited >= timeout {
-            return Err(LockError::Timeout {
-                holder: read_holder(&path),
-                path,
-                waited: timeout,
-                purpose: purpose(),
-            });
-        }
-        if !announced {
-            tracing::info!(lock = %path.display(), "waiting for another keyless process");
-            announced = true;
-        }
-        std::thread::sleep(pause.min(timeout - waited));
-        pause = (pause * 2).min(POLL_MAX);
-    }
-
-    // Best effort: the pid only feeds the timeout message of others.
-    let _ = write_holder(&file);
-    tracing::debug!(lock = %path.display(), waited_ms = start.elapsed().as_millis() as u64, "lock taken");
-    Ok(LockGuard { file, path })
+fn session_purpose(session: &str) -> String {
+    format!("signing in to, or refreshing the token of, sso-session '{session}'")
 }
 
+impl Locks {
+    fn acquire(
+        &self,
+        path: PathBuf,
+        purpose: impl Fn() -> String,
+        timeout: Duration,
+    ) -> Result<LockGuard, LockError> {
+        let io_err = |error| LockError::Io {
+            path: path.clone(),
+            error,
+        };
+        crate::files::create_private_dir(&self.dir).map_err(|error| LockError::Io {
+            path: self.dir.clone(),
+            error,
+        })?;
+        let file = open_lock_file(&path).map_err(io_err)?;
+
+        let start = Instant::now();
+        let mut pause = POLL_FIRST;
+        let mut announced = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(error)) => return Err(io_err(error)),
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(LockError::Timeout {
+                    holder: read_holder(&path),
+                    path,
+                    waited: timeout,
+                    purpose: purpose(),
+                });
+            }
+            if !announced && waited >= ANNOUNCE_WAIT_AFTER {
+                announced = true;
+                tracing::info!(lock = %path.display(), "waiting for another keyless process");
+                if let Some(notice) = self.notice {
+                    notice(format_args!(
+                        "keyless: waiting up to {}s for {}, which is {}...",
+                        (timeout - waited).as_secs(),
+                        holder_text(read_holder(&path)),
+                        purpose()
+                    ));
+                }
+            }
+            std::thread::sleep(pause.min(timeout - waited));
+            pause = (pause * 2).min(POLL_MAX);
+        }
+
+        // Best effort: the pid only feeds the messages of others.
+        let _ = write_holder(&file);
+        tracing::debug!(lock = %path.display(), waited_ms = start.elapsed().as_millis() as u64, "lock taken");
+        Ok(LockGuard { file })
+    }
+}
+
+/// Opens (or creates, 0600) a lock file: never through a symbolic link,
+/// never truncated, and only a regular file.
 fn open_lock_file(path: &Path) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.read(true).write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
+        options.mode(0o600).custom_flags(libc::O_NOFOLLOW);
     }
-    options.open(path)
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file: remove it",
+        ));
+    }
+    Ok(file)
 }
 
+/// The holder's pid at the start of the file, padded so that no write is
+/// ever shorter than the one before: the file is never truncated.
 fn write_holder(mut file: &File) -> io::Result<()> {
     use std::io::Seek;
-    file.set_len(0)?;
     file.seek(io::SeekFrom::Start(0))?;
-    writeln!(file, "{}", std::process::id())
+    file.write_all(format!("{:<10}\n", std::process::id()).as_bytes())
 }
 
 fn read_holder(path: &Path) -> Option<u32> {
@@ -273,7 +360,7 @@ mod tests {
     #[test]
     fn a_second_taker_times_out_with_a_message_naming_the_lock() {
         let (_tmp, locks) = locks();
-        let held = locks.session("corp", Duration::ZERO).unwrap();
+        let _held = locks.session("corp", Duration::ZERO).unwrap();
 
         let other = locks.clone();
         let start = Instant::now();
@@ -287,7 +374,10 @@ mod tests {
         assert!(start.elapsed() >= Duration::from_millis(300));
         let text = err.to_string();
         assert!(matches!(err, LockError::Timeout { .. }));
-        assert!(text.contains(&held.path().display().to_string()), "{text}");
+        assert!(
+            text.contains(&locks.session_path("corp").display().to_string()),
+            "{text}"
+        );
         // Windows does not let others read a locked file: no pid there.
         if cfg!(unix) {
             assert!(
@@ -401,7 +491,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let (_tmp, locks) = locks();
         let guard = locks.session("corp", Duration::ZERO).unwrap();
-        let file_mode = std::fs::metadata(guard.path())
+        let _guard = guard;
+        let file_mode = std::fs::metadata(locks.session_path("corp"))
             .unwrap()
             .permissions()
             .mode();
@@ -475,7 +566,11 @@ mod tests {
         let guard = locks.session("corp", Duration::from_secs(30)).unwrap();
         assert!(child.wait().unwrap().success());
         if cfg!(unix) {
-            assert_eq!(read_holder(guard.path()), Some(std::process::id()));
+            let _guard = guard;
+            assert_eq!(
+                read_holder(&locks.session_path("corp")),
+                Some(std::process::id())
+            );
         }
     }
 }

@@ -21,12 +21,13 @@ pub mod lock;
 pub mod state;
 
 pub use items::{
-    Registration, RoleCredsItem, TokenItem, delete_registration, delete_role, delete_token,
+    Registration, RoleCredsItem, TokenItem, delete_registration, delete_session_items,
     load_registration, load_role, load_token, save_registration, save_role, save_token,
+    sessions_in,
 };
-pub use keyring::{DEFAULT_KEYRING_TIMEOUT, KeyringStore, MemoryStore, SERVICE, SecretStore};
-pub use lock::{LockError, LockGuard, Locks, STATE_LOCK_TIMEOUT};
-pub use state::{RoleState, STATE_DIR_ENV, SessionState, State, StateError, StateFile};
+pub use keyring::{KeyringStore, MemoryStore, SecretStore};
+pub use lock::{LockError, LockGuard, Locks};
+pub use state::{State, StateError, StateFile};
 
 use std::fmt;
 
@@ -66,12 +67,39 @@ impl ItemName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A name of this layout (`v1/session|registration|role/...`) read
+    /// back, or `None` for anything else.
+    pub fn parse(text: String) -> Option<ItemName> {
+        let name = ItemName(text);
+        name.session_name().map(|_| name)
+    }
+
+    /// The sso-session this item belongs to.
+    pub fn session_name(&self) -> Option<String> {
+        let mut parts = self.0.split('/');
+        let (Some("v1"), Some(kind), Some(session)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let rest = parts.count();
+        let shaped = match kind {
+            "session" | "registration" => rest == 0,
+            "role" => rest == 2,
+            _ => false,
+        };
+        shaped.then(|| unescape(session))
+    }
 }
 
 impl fmt::Display for ItemName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+fn unescape(component: &str) -> String {
+    component.replace("%2F", "/").replace("%25", "%")
 }
 
 fn escape(component: &str) -> String {
@@ -134,6 +162,32 @@ mod tests {
             ItemName::role("corp", "111122223333", "Developer").as_str(),
             "v1/role/corp/111122223333/Developer"
         );
+    }
+
+    #[test]
+    fn item_names_read_back_to_their_session() {
+        for session in ["corp", "a/b", "100%", "a%2Fb"] {
+            for name in [
+                ItemName::session(session),
+                ItemName::registration(session),
+                ItemName::role(session, "111122223333", "Dev/Ops"),
+            ] {
+                let parsed = ItemName::parse(name.as_str().to_string()).unwrap();
+                assert_eq!(parsed, name);
+                assert_eq!(parsed.session_name().as_deref(), Some(session), "{name}");
+            }
+        }
+        for foreign in [
+            "",
+            "v1",
+            "v1/session",
+            "v2/session/x",
+            "v1/role/x/y",
+            "v1/probe",
+            "other",
+        ] {
+            assert!(ItemName::parse(foreign.to_string()).is_none(), "{foreign}");
+        }
     }
 
     #[test]

@@ -15,15 +15,20 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+#[cfg(test)]
+use std::path::Path;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
 use super::lock::{LockError, Locks, STATE_LOCK_TIMEOUT};
+use crate::files::{self, Access};
 
 /// Environment variable naming the state directory (tests, unusual setups).
 pub const STATE_DIR_ENV: &str = "KEYLESS_STATE_DIR";
 pub const STATE_FILE_NAME: &str = "state.json";
+/// A state file larger than this is not keyless's: it is replaced.
+const MAX_STATE_SIZE: u64 = 16 << 20;
 const STATE_VERSION: u32 = 1;
 
 /// Everything in the state file.
@@ -83,6 +88,7 @@ pub struct RoleState {
 }
 
 impl State {
+    #[cfg(test)]
     pub fn role(&self, session: &str, account_id: &str, role_name: &str) -> Option<&RoleState> {
         self.roles
             .binary_search_by(|r| r.key().cmp(&(session, account_id, role_name)))
@@ -112,11 +118,6 @@ impl State {
             }
         };
         &mut self.roles[index]
-    }
-
-    /// The roles of one sso-session.
-    pub fn roles_of<'a>(&'a self, session: &'a str) -> impl Iterator<Item = &'a RoleState> + 'a {
-        self.roles.iter().filter(move |r| r.session == session)
     }
 
     /// Forgets an sso-session and its roles; returns the roles removed so
@@ -151,11 +152,14 @@ pub enum StateError {
     )]
     NoStateDir,
 
-    #[error("could not read the state file {}: {source}", .path.display())]
-    Read { path: PathBuf, source: io::Error },
+    #[error("could not read the state file {}: {}", .path.display(), files::describe(.error, Access::Read))]
+    Read { path: PathBuf, error: io::Error },
 
-    #[error("could not write the state file {}: {source}; check that the directory is writable", .path.display())]
-    Write { path: PathBuf, source: io::Error },
+    #[error("could not write the state file {}: {}", .path.display(), files::describe(.error, Access::Write))]
+    Write { path: PathBuf, error: io::Error },
+
+    #[error("cannot keep keyless's state in {}: {error}", .path.display())]
+    Shared { path: PathBuf, error: io::Error },
 
     #[error(transparent)]
     Lock(#[from] LockError),
@@ -174,10 +178,18 @@ impl StateFile {
     }
 
     /// The platform location, or `KEYLESS_STATE_DIR` when set.
+    /// A directory that exists but is shared with others is refused here,
+    /// before anything is read from or written to it.
     pub fn from_env() -> Result<Self, StateError> {
-        resolve_dir(std::env::var_os(STATE_DIR_ENV)).map(Self::new)
+        let dir = resolve_dir(std::env::var_os(STATE_DIR_ENV))?;
+        files::check_existing_private(&dir).map_err(|error| StateError::Shared {
+            path: dir.clone(),
+            error,
+        })?;
+        Ok(Self::new(dir))
     }
 
+    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -191,42 +203,49 @@ impl StateFile {
         Locks::new(self.dir.join("locks"))
     }
 
-    /// The current state. Missing file: empty. Corrupt file: empty, with a
-    /// warning. Takes no lock: writers replace the file atomically, so a
-    /// reader sees the old or the new file, never half of one.
+    /// The current state. Missing file: empty. Corrupt file (not JSON,
+    /// not UTF-8): empty, with a warning. Takes no lock: writers replace
+    /// the file atomically, so a reader sees the old or the new file,
+    /// never half of one.
     pub fn load(&self) -> Result<State, StateError> {
+        self.read().map(|(state, _)| state)
+    }
+
+    /// The state, and whether the file was corrupt (so it is replaced).
+    fn read(&self) -> Result<(State, bool), StateError> {
         let path = self.path();
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(source) => return Err(StateError::Read { path, source }),
+        let bytes = match files::read_regular(&path, MAX_STATE_SIZE) {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok((State::default(), false)),
+            Err(error) if error.kind() == io::ErrorKind::FileTooLarge => Vec::new(),
+            Err(error) => return Err(StateError::Read { path, error }),
         };
-        match serde_json::from_str::<State>(&text) {
+        match serde_json::from_slice::<State>(&bytes) {
             Ok(mut state) => {
                 state.normalize();
-                Ok(state)
+                Ok((state, false))
             }
             Err(err) => {
                 tracing::warn!(
-                    "the state file {} is not valid ({err}); treating it as empty, it will be \
-                     rewritten on the next update",
+                    "the state file {} was not valid ({err}); it holds no secret, only \
+                     expiries and names, and is being replaced",
                     path.display()
                 );
-                Ok(State::default())
+                Ok((State::default(), true))
             }
         }
     }
 
     /// Read, change with `f`, write back atomically, all under the state
     /// lock so concurrent updates are not lost. Writes nothing if `f`
-    /// changed nothing.
+    /// changed nothing and the file was sound.
     pub fn update<R>(&self, f: impl FnOnce(&mut State) -> R) -> Result<R, StateError> {
         let _guard = self.locks().state(STATE_LOCK_TIMEOUT)?;
-        let before = self.load()?;
+        let (before, corrupt) = self.read()?;
         let mut state = before.clone();
         let result = f(&mut state);
         state.normalize();
-        if state != before {
+        if corrupt || state != before {
             self.write(&state)?;
         }
         Ok(result)
@@ -234,11 +253,11 @@ impl StateFile {
 
     fn write(&self, state: &State) -> Result<(), StateError> {
         let path = self.path();
-        let write_err = |source| StateError::Write {
+        let write_err = |error| StateError::Write {
             path: path.clone(),
-            source,
+            error,
         };
-        create_private_dir(&self.dir).map_err(write_err)?;
+        crate::files::create_private_dir(&self.dir).map_err(write_err)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".state.json.")
             .suffix(".tmp")
@@ -269,29 +288,6 @@ fn resolve_dir(env_override: Option<OsString>) -> Result<PathBuf, StateError> {
         .or_else(dirs::data_local_dir)
         .map(|base| base.join("keyless"))
         .ok_or(StateError::NoStateDir)
-}
-
-/// Creates `dir` (and missing parents) 0700; an existing `dir` that others
-/// can read is narrowed to 0700.
-pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    #[cfg(unix)]
-    narrow_to_owner(dir)?;
-    Ok(())
-}
-
-#[cfg(unix)]
-fn narrow_to_owner(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(dir)?.permissions().mode();
-    if mode & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -357,7 +353,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn an_existing_open_file_or_directory_is_replaced_private() {
+    fn an_open_file_is_replaced_private_and_an_existing_directory_left_alone() {
         use std::os::unix::fs::PermissionsExt;
         let (_tmp, file) = state_file();
         std::fs::create_dir_all(file.dir()).unwrap();
@@ -367,7 +363,11 @@ mod tests {
         file.update(sample).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&file.path()), 0o600);
-        assert_eq!(mode(file.dir()), 0o700);
+        assert_eq!(
+            mode(file.dir()),
+            0o755,
+            "only directories keyless creates are narrowed"
+        );
     }
 
     #[cfg(unix)]
@@ -472,7 +472,7 @@ mod tests {
         let keys: Vec<_> = state.roles.iter().map(|r| r.key()).collect();
         assert_eq!(keys, [("a", "1", "X"), ("b", "1", "Z"), ("b", "2", "Y")]);
         assert_eq!(state.role("a", "1", "X").unwrap().expiration, Some(5));
-        assert_eq!(state.roles_of("b").count(), 2);
+        assert_eq!(state.roles.iter().filter(|r| r.session == "b").count(), 2);
 
         let removed = state.remove_session("b");
         assert_eq!(removed.len(), 2);

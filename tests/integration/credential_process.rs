@@ -234,7 +234,8 @@ fn static_key_profiles_are_refused() {
     assert!(run.stdout().is_empty(), "{}", run.stdout());
     let err = run.stderr();
     assert!(
-        err.contains("legacy") && err.contains("keyless retire --profile legacy"),
+        err.contains("legacy")
+            && err.contains("credential_process = keyless credential-process --profile legacy"),
         "{err}"
     );
     assert!(!err.contains("SENTINEL"), "{err}");

@@ -14,10 +14,6 @@ use std::time::{Duration, Instant};
 
 pub const KEYLESS: &str = env!("CARGO_BIN_EXE_keyless");
 
-/// Set to 1 to skip (loudly) the tests that need a Secret Service.
-/// CI never sets it.
-pub const SKIP_VAR: &str = "KEYLESS_SKIP_SECRET_SERVICE_TESTS";
-
 const PASSWORD: &str = "keyless-test-password";
 
 const PACKAGES: &str = "dbus gnome-keyring libsecret-tools";
@@ -36,27 +32,23 @@ fn have(program: &str) -> bool {
 }
 
 impl SecretService {
-    /// Starts the bus and the keyring, or returns `None` (after saying so
-    /// loudly) when the programs are missing and the skip variable is set.
-    pub fn start() -> Option<SecretService> {
-        let missing: Vec<_> = ["dbus-daemon", "gnome-keyring-daemon", "secret-tool"]
-            .into_iter()
-            .filter(|p| !have(p))
-            .collect();
-        if !missing.is_empty() {
-            if std::env::var(SKIP_VAR).as_deref() == Ok("1") {
-                eprintln!(
-                    "\n!!! SKIPPED: {missing:?} not installed and {SKIP_VAR}=1; this test did NOT run. \
-                     Install the Debian packages: {PACKAGES}\n"
-                );
-                return None;
-            }
-            panic!(
-                "{missing:?} not found: the Secret Service tests need a real gnome-keyring. \
-                 Install the Debian packages: apt-get install {PACKAGES} \
-                 (or set {SKIP_VAR}=1 to skip these tests, loudly)"
-            );
-        }
+    /// Starts the bus and the keyring. Missing programs fail the test with
+    /// the packages to install: a test that cannot run never passes.
+    pub fn start() -> SecretService {
+        let missing: Vec<_> = [
+            "dbus-daemon",
+            "dbus-send",
+            "gnome-keyring-daemon",
+            "secret-tool",
+        ]
+        .into_iter()
+        .filter(|p| !have(p))
+        .collect();
+        assert!(
+            missing.is_empty(),
+            "{missing:?} not found: the Secret Service tests need a real gnome-keyring. \
+             Install the Debian packages: apt-get install {PACKAGES} (bash tests/run does)"
+        );
         let dir = tempfile::tempdir().expect("tempdir");
         let runtime = dir.path().join("run");
         std::fs::create_dir(&runtime).unwrap();
@@ -140,7 +132,7 @@ impl SecretService {
         }
         service.children.push(keyring);
         service.wait_for_secrets();
-        Some(service)
+        service
     }
 
     fn wait_for_secrets(&self) {
@@ -185,6 +177,14 @@ impl SecretService {
             .stdin(Stdio::null())
             .output()
             .expect("secret-tool");
+        // It exits 0 when nothing matches: a failure must never read as
+        // "no item left".
+        assert!(
+            out.status.success(),
+            "secret-tool search failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
         // secret-tool prints "[/path]", label and secret on stdout and the
         // attributes of each item, in order, on stderr: an item's
         // attributes end where a name repeats.
@@ -455,10 +455,9 @@ impl World {
         }
     }
 
-    /// A world with a keyring and an emulator started with `emulator_args`;
-    /// `None` only when Secret Service tests are explicitly skipped.
-    pub fn new(emulator_args: &[&str]) -> Option<World> {
-        let keyring = SecretService::start()?;
+    /// A world with a keyring and an emulator started with `emulator_args`.
+    pub fn new(emulator_args: &[&str]) -> World {
+        let keyring = SecretService::start();
         let mut world = World::bare();
         world.keyring = Some(keyring);
         world.emulator = Some(Emulator::start(emulator_args));
@@ -468,7 +467,7 @@ impl World {
             "/_keyless/config",
             serde_json::json!({"approval": {"mode": "auto", "afterPolls": 0}}),
         );
-        Some(world)
+        world
     }
 
     pub fn emulator(&self) -> &Emulator {
@@ -485,6 +484,11 @@ impl World {
 
     pub fn credentials_path(&self) -> PathBuf {
         self.home.path().join(".aws/credentials")
+    }
+
+    /// keyless's state directory (`$XDG_STATE_HOME/keyless`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.home.path().join(".local/state/keyless")
     }
 
     pub fn write_config(&self, text: &str) {
@@ -584,26 +588,44 @@ pub struct Run {
 }
 
 impl Run {
+    /// Waits for `child`, reading its stdout and stderr all along (a child
+    /// that writes more than a pipe holds must not block), and kills it
+    /// after `timeout`.
     pub fn wait(mut child: Child, args: &[&str], timeout: Duration) -> Run {
+        fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+            std::thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        }
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
         let deadline = Instant::now() + timeout;
-        loop {
-            if child.try_wait().unwrap().is_some() {
-                break;
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                let output = child.wait_with_output().unwrap();
+                let _ = child.wait();
+                let stderr = stderr.join().unwrap_or_default();
                 panic!(
                     "keyless {args:?} hung for more than {timeout:?}; stderr: {}",
-                    String::from_utf8_lossy(&output.stderr)
+                    String::from_utf8_lossy(&stderr)
                 );
             }
             std::thread::sleep(Duration::from_millis(10));
-        }
-        let output = child.wait_with_output().unwrap();
+        };
         Run {
             args: args.join(" "),
-            output,
+            output: Output {
+                status,
+                stdout: stdout.join().unwrap_or_default(),
+                stderr: stderr.join().unwrap_or_default(),
+            },
         }
     }
 
@@ -656,13 +678,11 @@ impl Run {
     }
 }
 
-/// Starts a Secret Service or returns from the test (skip is loud).
+/// A world with a private Secret Service and an emulator started with
+/// these arguments.
 #[macro_export]
 macro_rules! world {
     ($($arg:expr),* $(,)?) => {
-        match $crate::harness::World::new(&[$($arg),*]) {
-            Some(w) => w,
-            None => return,
-        }
+        $crate::harness::World::new(&[$($arg),*])
     };
 }

@@ -8,6 +8,7 @@ mod harness;
 
 mod basics;
 mod credential_process;
+mod faults;
 mod keyring;
 mod login;
 mod logout;

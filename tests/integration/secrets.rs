@@ -41,6 +41,16 @@ fn no_secret_in_files_or_logs() {
         "logs something: {stderr}"
     );
     assert!(!stderr.contains(MARKER), "a secret on stderr:\n{stderr}");
+    // Positive control: the marker does reach the one place secrets go, so
+    // the absence above means something.
+    w.login();
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.success();
+    assert!(
+        run.stdout().contains(MARKER),
+        "the emulator's secrets carry the marker: {}",
+        run.stdout().len()
+    );
     let files = w.files();
     assert!(!files.is_empty());
     for (path, bytes) in files {

@@ -245,6 +245,16 @@ pub struct ScanArgs {
     /// When to colour the text output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+
+    /// Report only findings that are not in this earlier JSON report (one
+    /// written by --write-baseline, or by --format json).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Write this scan's findings to FILE as a baseline (the JSON report,
+    /// mode 0600, replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 impl Default for ScanArgs {
@@ -259,6 +269,8 @@ impl Default for ScanArgs {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             threads: None,
             color: ColorChoice::Auto,
+            baseline: None,
+            write_baseline: None,
         }
     }
 }

@@ -4,7 +4,10 @@
 //! credentials from the injected [`Env`], run [`crate::scan::scan`], render
 //! the report on stdout, name what could not be scanned on stderr, and turn
 //! the result into the exit code (0 no long-lived key, 1 a long-lived key
-//! found, 2 something could not be scanned).
+//! found, 2 something could not be scanned). With `--write-baseline` the
+//! full report is also written to a file; with `--baseline` the findings of
+//! an earlier report are left out before rendering and before the exit
+//! code is decided.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,11 +15,13 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::UsageError;
 use crate::cli::{ColorChoice, Format, ScanArgs};
 use crate::config::{Env, FileKind};
+use crate::scan::baseline::{self, Baseline};
 use crate::scan::report::{json, sarif, text};
 use crate::scan::walk::WalkOptions;
-use crate::scan::{self, EnvCredentials, Options};
+use crate::scan::{self, EnvCredentials, Options, Problem};
 
 /// Entry point from the CLI: the real environment, stdout and stderr.
 #[allow(clippy::disallowed_methods)] // the scan report's one stdout writer
@@ -39,6 +44,12 @@ pub fn run(
     err: &mut dyn Write,
     out_is_terminal: bool,
 ) -> anyhow::Result<ExitCode> {
+    // Read first: a missing or corrupt baseline is a usage error (exit 2),
+    // found before any work is done.
+    let known = match &args.baseline {
+        Some(path) => Some(Baseline::read(path).map_err(|e| UsageError(e.to_string()))?),
+        None => None,
+    };
     let (credentials_file, config_file) = if args.no_aws_files {
         (None, None)
     } else {
@@ -53,6 +64,13 @@ pub fn run(
         environment: (!args.no_env)
             .then(|| EnvCredentials::from_lookup(|name| env.get(name).map(str::to_string))),
         paths: args.paths.clone(),
+        // Baselines name key IDs: not findings of their own.
+        skip: args
+            .baseline
+            .iter()
+            .chain(args.write_baseline.iter())
+            .cloned()
+            .collect(),
         walk: WalkOptions {
             no_ignore: args.no_ignore,
             follow_links: args.follow,
@@ -60,7 +78,28 @@ pub fn run(
             threads: args.threads.unwrap_or(0),
         },
     };
-    let report = scan::scan(&options);
+    let mut report = scan::scan(&options);
+
+    if let Some(path) = &args.write_baseline {
+        // Every finding of this scan, the known ones included, so that a
+        // baseline can be refreshed in the same run that uses it.
+        if let Err(e) = baseline::write(path, &report) {
+            let reason = match e {
+                baseline::BaselineError::Write { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            report.errors.push(Problem {
+                path: path.display().to_string(),
+                message: format!(
+                    "cannot write the baseline: {reason} (check that the directory exists and \
+                     is writable)"
+                ),
+            });
+        }
+    }
+    if let Some(known) = &known {
+        known.apply(&mut report);
+    }
 
     for problem in &report.errors {
         writeln!(err, "keyless: scan: {}: {}", problem.path, problem.message)?;

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 use crate::config::{AwsFiles, Document, FileKind, SectionName};
 
 use super::{
-    Finding, KeyPrefix, Kind, Origin, Problem, Report, freeform, key_finding, key_sentence, keyid,
-    walk,
+    Finding, KeyPrefix, Kind, Origin, Problem, Report, allow, freeform, key_finding, key_sentence,
+    keyid, walk,
 };
 
 const ACCESS_KEY_ID: &str = "aws_access_key_id";
@@ -95,6 +95,8 @@ struct Group {
     /// `(line, value)` of every `aws_access_key_id`, in file order.
     key_ids: Vec<(usize, String)>,
     has_secret: bool,
+    /// The line of every `aws_secret_access_key` (values are not kept).
+    secret_lines: Vec<usize>,
     has_token: bool,
     /// The last line of every key (values are not kept).
     settings: BTreeMap<String, usize>,
@@ -136,7 +138,10 @@ fn groups(kind: FileKind, document: &Document) -> Vec<Group> {
             let value = p.value.trim();
             match p.key.as_str() {
                 ACCESS_KEY_ID => group.key_ids.push((p.line, value.to_string())),
-                SECRET_ACCESS_KEY => group.has_secret = !value.is_empty(),
+                SECRET_ACCESS_KEY => {
+                    group.has_secret = !value.is_empty();
+                    group.secret_lines.push(p.line);
+                }
                 k if SESSION_TOKENS.contains(&k) => group.has_token = !value.is_empty(),
                 _ => {}
             }
@@ -217,23 +222,51 @@ pub fn analyse(
             }
         }
         // Anything else that looks like a key: comments, malformed lines.
-        for hit in freeform::scan(&input.bytes) {
+        let hits = freeform::scan_all(&input.bytes);
+        for hit in hits.secrets {
+            let owner = gs.iter().find(|g| g.secret_lines.contains(&hit.line));
+            let f = match owner {
+                Some(group) => {
+                    // A setting the SDKs read: the profile decides whether
+                    // its key ID is there, wherever it is written.
+                    let other = match kind {
+                        FileKind::Credentials => &config_groups,
+                        FileKind::Config => &creds_groups,
+                    };
+                    let has_key_id = group.has_static_key()
+                        || group.profile.as_deref().is_some_and(|name| {
+                            other
+                                .iter()
+                                .any(|g| g.profile.as_deref() == Some(name) && g.has_static_key())
+                        });
+                    if has_key_id {
+                        continue;
+                    }
+                    lone_secret_in_section(kind, &input.path, group, &hit)
+                }
+                None if hit.key_id_nearby => continue,
+                None => {
+                    let line = hit.line;
+                    let mut f = walk::secret_finding(&input.path, &hit);
+                    f.origin = origin(kind);
+                    f.profile = section_at(&files, kind, line);
+                    f.message = format!(
+                        "{}, on a line the AWS tools do not read (a comment or a malformed line)",
+                        f.message
+                    );
+                    f
+                }
+            };
+            findings.push(f);
+        }
+        for hit in hits.keys {
             if structured_lines.contains(&hit.line) {
                 continue;
             }
             let line = hit.line;
             let mut f = walk::hit_finding(&input.path, hit);
             f.origin = origin(kind);
-            f.profile = files
-                .file(kind)
-                .document
-                .sections
-                .iter()
-                .rfind(|s| s.line <= line && s.line > 0)
-                .map(|s| {
-                    let (header, profile) = section_label(kind, &s.name);
-                    profile.unwrap_or(header)
-                });
+            f.profile = section_at(&files, kind, line);
             f.message = format!(
                 "{}, on a line the AWS tools do not read (a comment or a malformed line)",
                 f.message
@@ -265,6 +298,53 @@ pub fn analyse(
     (findings, notes)
 }
 
+/// The profile (or section header) a line belongs to.
+fn section_at(files: &AwsFiles, kind: FileKind, line: usize) -> Option<String> {
+    files
+        .file(kind)
+        .document
+        .sections
+        .iter()
+        .rfind(|s| s.line <= line && s.line > 0)
+        .map(|s| {
+            let (header, profile) = section_label(kind, &s.name);
+            profile.unwrap_or(header)
+        })
+}
+
+/// A secret access key set in a section whose profile has no access key
+/// ID in either file.
+fn lone_secret_in_section(
+    kind: FileKind,
+    path: &Path,
+    group: &Group,
+    hit: &freeform::SecretHit,
+) -> Finding {
+    let mut f = walk::secret_finding(path, hit);
+    f.origin = origin(kind);
+    f.column = None;
+    f.profile = group.profile.clone().or_else(|| Some(group.header.clone()));
+    f.long_lived = !group.has_token;
+    let whose = if group.has_token {
+        "with a session token, so probably of temporary credentials"
+    } else {
+        "with no session token, so the secret of a long-term access key"
+    };
+    f.message = format!(
+        "secret access key (value not shown) in {} {} with no aws_access_key_id for the \
+         profile, {whose}",
+        file_label(kind),
+        group.header
+    );
+    f.fix = format!(
+        "delete the aws_secret_access_key line from {} in {}; find its access key in IAM (look \
+         at the users' access keys and when each was last used), deactivate and delete it",
+        group.header,
+        path.display()
+    );
+    f
+}
+
 struct KeyContext<'a> {
     kind: FileKind,
     path: &'a Path,
@@ -278,7 +358,10 @@ struct KeyContext<'a> {
 }
 
 fn key_in_file(value: &str, line: usize, ctx: &KeyContext<'_>) -> Option<Finding> {
-    if value.is_empty() || keyid::is_documented_example(value) {
+    if value.is_empty()
+        || keyid::is_documented_example(value)
+        || (KeyPrefix::of(value).is_some() && keyid::is_placeholder(value))
+    {
         return None;
     }
     let group = ctx.group;
@@ -299,6 +382,7 @@ fn key_in_file(value: &str, line: usize, ctx: &KeyContext<'_>) -> Option<Finding
             long_lived: false,
             message: String::new(),
             fix: String::new(),
+            secret_digest: None,
         },
     };
     f.file = Some(ctx.path.to_path_buf());
@@ -409,6 +493,7 @@ fn shadowing(
             "`keyless retire --profile {name}` removes the static key from the credentials file \
              (with a backup)"
         ),
+        secret_digest: None,
     })
 }
 
@@ -481,6 +566,7 @@ fn source_profile_chains(
                  --profile {}`",
                 profile.name, root.name
             ),
+            secret_digest: None,
         });
     }
     findings
@@ -538,7 +624,13 @@ pub fn scan(
     let creds = load(credentials);
     let conf = load(config);
     let (findings, notes) = analyse(creds.as_ref(), conf.as_ref());
-    report.findings.extend(findings);
+    for f in findings {
+        if is_allowed(&f, [&creds, &conf]) {
+            report.suppressed.push(f);
+        } else {
+            report.findings.push(f);
+        }
+    }
     report.notes.extend(notes);
     for input in [&creds, &conf].into_iter().flatten() {
         report.stats.files_scanned += 1;
@@ -560,6 +652,18 @@ pub fn scan(
         .flatten()
         .map(|f| f.path)
         .collect()
+}
+
+/// Whether a `keyless:allow` marker in its file covers the finding's line.
+fn is_allowed(f: &Finding, inputs: [&Option<FileInput>; 2]) -> bool {
+    let Some(line) = f.line else {
+        return false;
+    };
+    inputs
+        .into_iter()
+        .flatten()
+        .find(|input| f.file.as_deref() == Some(input.path.as_path()))
+        .is_some_and(|input| allow::marked_line(&input.bytes, line))
 }
 
 /// Group/other permission bits on a file that holds (or could be made to
@@ -602,6 +706,7 @@ fn permissions(input: &FileInput, kind: FileKind) -> Option<Finding> {
         long_lived: false,
         message: format!("{} is {problem} (mode {mode:04o})", file_label(kind)),
         fix: format!("chmod 600 {}", input.path.display()),
+        secret_digest: None,
     })
 }
 
@@ -1150,6 +1255,121 @@ source_profile = nowhere
                 .iter()
                 .all(|f| !f.long_lived && f.severity == Severity::Low)
         );
+    }
+
+    /// SECRET rotated: the same randomness, a different value.
+    fn other_secret(k: usize) -> String {
+        format!("{}{}", &SECRET[k..], &SECRET[..k])
+    }
+
+    #[test]
+    fn secrets_without_a_key_id_in_the_profile() {
+        let creds = format!(
+            "[a]\naws_access_key_id = {AKIA}\naws_secret_access_key = {SECRET}\n\
+             [b]\naws_secret_access_key = {}\n\
+             [c]\naws_secret_access_key = {}\naws_session_token = t\n\
+             [d]\naws_access_key_id = {AKIA2}\n\
+             \n\n\n\n\n\n# aws_secret_access_key = {}\n",
+            other_secret(1),
+            other_secret(2),
+            other_secret(3),
+        );
+        // [profile d] takes its key ID from the credentials file.
+        let config = format!("[profile d]\naws_secret_access_key = {}\n", other_secret(4));
+        let (found, _) = run(Some(&creds), Some(&config));
+        let lone: Vec<_> = found
+            .iter()
+            .filter(|f| f.kind == Kind::SecretAccessKey)
+            .collect();
+        let rows: Vec<_> = lone
+            .iter()
+            .map(|f| (f.line, f.profile.as_deref(), f.long_lived, f.severity))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (Some(5), Some("b"), true, Severity::Medium),
+                (Some(7), Some("c"), false, Severity::Medium),
+                (Some(17), Some("d"), true, Severity::Medium),
+            ],
+            "{lone:#?}"
+        );
+        assert!(
+            lone[0].message.contains("no aws_access_key_id"),
+            "{}",
+            lone[0].message
+        );
+        assert!(
+            lone[2].message.contains("do not read"),
+            "{}",
+            lone[2].message
+        );
+        for f in &found {
+            let text = format!("{f:?}");
+            for k in 0..5 {
+                assert!(!text.contains(&other_secret(k)), "{text}");
+            }
+            assert!(f.key_id.is_some() || f.kind == Kind::SecretAccessKey);
+        }
+        // Different secrets, different fingerprints.
+        assert_ne!(lone[0].fingerprint(), lone[1].fingerprint());
+    }
+
+    #[test]
+    fn placeholders_in_the_aws_files_are_ignored() {
+        let (found, _) = run(
+            Some(
+                "[a]\naws_access_key_id = AKIAXXXXXXXXXXXXXXXX\n\
+                 [b]\naws_access_key_id = AKIA0000000000000000\n\
+                 [c]\naws_access_key_id = AKIAQAAAAAAASLNVZ4VM\n",
+            ),
+            None,
+        );
+        assert_eq!(
+            summary(&found),
+            vec![(
+                Kind::LongTermKey,
+                Origin::CredentialsFile,
+                Some(6),
+                Some("c"),
+                Some("AKIAQAAAAAAASLNVZ4VM")
+            )]
+        );
+        assert_eq!(
+            found[0].account.as_ref().and_then(|a| a.id()),
+            Some("000000000001")
+        );
+    }
+
+    #[test]
+    fn allow_markers_suppress_findings_in_the_aws_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &creds,
+            format!(
+                "[a]\n# keyless:allow\naws_access_key_id = {AKIA}\n\
+                 [b]\naws_access_key_id = {AKIA2} # gitleaks:allow\n\
+                 [c]\naws_access_key_id = {LEGACY}\n"
+            ),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let mut report = Report::default();
+        scan(Some(&creds), None, &mut report);
+        report.finish();
+        let keys = |list: &[Finding]| -> Vec<String> {
+            list.iter().filter_map(|f| f.key_id.clone()).collect()
+        };
+        assert_eq!(keys(&report.findings), vec![LEGACY.to_string()]);
+        let mut suppressed = keys(&report.suppressed);
+        suppressed.sort();
+        assert_eq!(suppressed, vec![AKIA2.to_string(), AKIA.to_string()]);
+        assert_eq!(report.exit_code(), crate::scan::EXIT_LONG_LIVED_KEY);
     }
 
     #[test]

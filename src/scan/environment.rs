@@ -68,6 +68,7 @@ pub fn findings(env: &EnvCredentials) -> Vec<Finding> {
             },
             key_id: shown,
             fix: UNSET_FIX.to_string(),
+            secret_digest: None,
         }];
     };
     // Temporary keys with their token are how short-lived credentials are

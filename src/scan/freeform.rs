@@ -12,21 +12,30 @@
 //! scanned at memory bandwidth, in one pass, without splitting it into lines.
 //! Line numbers are counted only up to each hit.
 //!
+//! A secret access key set by name (`aws_secret_access_key = …`,
+//! `AWS_SECRET_ACCESS_KEY=…`, `"SecretAccessKey": "…"`) with no key ID within
+//! the same few lines is reported on its own ([`SecretHit`]): it is still a
+//! leaked credential. The same search finds both, in the same pass.
+//!
+//! A `keyless:allow` or `gitleaks:allow` marker on a hit's line or the line
+//! before marks the hit as allowed ([`super::allow`]).
+//!
 //! Nothing this module returns contains text from the file other than the
-//! key ID itself: "a secret is near" is a boolean.
+//! key ID itself: "a secret is near" is a boolean, and a secret found by
+//! name is kept only as a SHA-256 digest.
 
 use std::sync::LazyLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use sha2::{Digest, Sha256};
 
+use super::allow;
 use super::keyid::{self, KeyPrefix};
 
 /// Characters after the prefix.
 const KEY_BODY_LEN: usize = 16;
 /// Every matched key ID is this long (`A3T` + one character + 16 is 20 too).
 pub const KEY_ID_LEN: usize = 20;
-/// gitleaks' minimum entropy for an access key ID.
-const MIN_KEY_ENTROPY: f64 = 3.0;
 /// trufflehog's minimum entropy for a secret access key.
 const MIN_SECRET_ENTROPY: f64 = 4.25;
 /// A secret access key is exactly this many base64 characters.
@@ -42,12 +51,28 @@ const CONTEXT_BYTES: usize = 4096;
 
 const PREFIXES: [&str; 6] = ["AKIA", "ASIA", "ABIA", "ACCA", "APKA", "A3T"];
 
-static PREFIX_SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
+/// The core of the names a secret access key is set under, in the
+/// spellings that occur (snake case, upper case, camel case, kebab case).
+/// An `aws`, `aws_` or `aws-` before it (any case) is part of the name.
+const SECRET_NAMES: [&str; 8] = [
+    "secret_access_key",
+    "SECRET_ACCESS_KEY",
+    "Secret_Access_Key",
+    "secretaccesskey",
+    "SECRETACCESSKEY",
+    "SecretAccessKey",
+    "secretAccessKey",
+    "secret-access-key",
+];
+
+/// One automaton for both: pattern indexes below `PREFIXES.len()` are key
+/// prefixes, the rest secret names.
+static SEARCH: LazyLock<AhoCorasick> = LazyLock::new(|| {
     AhoCorasick::builder()
         .match_kind(MatchKind::LeftmostFirst)
         .kind(Some(AhoCorasickKind::DFA))
-        .build(PREFIXES)
-        .expect("six fixed short literals always build an automaton")
+        .build(PREFIXES.iter().chain(SECRET_NAMES.iter()))
+        .expect("fourteen fixed short literals always build an automaton")
 });
 
 /// One key ID found in a buffer.
@@ -67,6 +92,36 @@ pub struct KeyHit {
     /// A session token (a base64 string of 100+ characters) or a
     /// `session_token`/`security_token` setting within a few lines.
     pub session_token_nearby: bool,
+    /// A `keyless:allow` or `gitleaks:allow` marker on the line or the line
+    /// before.
+    pub allowed: bool,
+}
+
+/// A secret access key set by name. The value itself is not kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretHit {
+    /// 1-based line number of the value.
+    pub line: usize,
+    /// 1-based column of the value, in Unicode code points.
+    pub column: usize,
+    /// SHA-256 of the value (lowercase hex): tells the same secret apart
+    /// across runs without holding it.
+    pub digest: String,
+    /// A key ID that is reported (not an example or placeholder) within a
+    /// few lines: the secret is part of that key's finding.
+    pub key_id_nearby: bool,
+    /// As for [`KeyHit::session_token_nearby`]: with a token, the secret
+    /// belongs to temporary credentials.
+    pub session_token_nearby: bool,
+    /// As for [`KeyHit::allowed`].
+    pub allowed: bool,
+}
+
+/// Everything found in one buffer, in file order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hits {
+    pub keys: Vec<KeyHit>,
+    pub secrets: Vec<SecretHit>,
 }
 
 fn is_word(b: u8) -> bool {
@@ -110,43 +165,173 @@ fn verify(buf: &[u8], start: usize, prefix_len: usize) -> Option<usize> {
 ///
 /// Never panics, whatever the bytes; does not need UTF-8.
 pub fn scan(buf: &[u8]) -> Vec<KeyHit> {
-    let mut hits = Vec::new();
+    scan_all(buf).keys
+}
+
+/// Where a secret set by name was found, before the key IDs around it are
+/// known.
+struct SecretCandidate {
+    /// Start of the setting's name (for the context window).
+    name_start: usize,
+    value_start: usize,
+    line: usize,
+    column: usize,
+    digest: String,
+    session_token_nearby: bool,
+    allowed: bool,
+}
+
+/// Finds every credential key ID and every secret access key set by name
+/// in `buf`, in one pass.
+///
+/// Never panics, whatever the bytes; does not need UTF-8.
+pub fn scan_all(buf: &[u8]) -> Hits {
+    let mut keys = Vec::new();
+    // Byte offsets of the reported key IDs, ascending.
+    let mut key_starts = Vec::new();
+    let mut candidates = Vec::new();
     // Line counting is incremental: from the previous hit to this one.
     let mut counted_to = 0usize;
     let mut line = 1usize;
-    for m in PREFIX_SEARCH.find_iter(buf) {
+    let mut line_at = |pos: usize| {
+        line += memchr::memchr_iter(b'\n', &buf[counted_to..pos]).count();
+        counted_to = pos;
+        let line_start = memchr::memrchr(b'\n', &buf[..pos]).map_or(0, |i| i + 1);
+        let column = 1 + buf[line_start..pos]
+            .iter()
+            .filter(|&&b| b & 0xC0 != 0x80)
+            .count();
+        (line, column)
+    };
+    for m in SEARCH.find_iter(buf) {
         let start = m.start();
+        if m.pattern().as_usize() >= PREFIXES.len() {
+            let Some((name_start, value_start)) = verify_secret(buf, start, m.end()) else {
+                continue;
+            };
+            let value = &buf[value_start..value_start + SECRET_LEN];
+            if !is_secret_value(value) {
+                continue;
+            }
+            let (line, column) = line_at(value_start);
+            let (lo, hi) = context(buf, name_start, value_start + SECRET_LEN);
+            candidates.push(SecretCandidate {
+                name_start,
+                value_start,
+                line,
+                column,
+                digest: data_encoding::HEXLOWER.encode(&Sha256::digest(value)),
+                session_token_nearby: has_session_token(&buf[lo..hi]),
+                allowed: allow::marked(buf, value_start),
+            });
+            continue;
+        }
         let Some(end) = verify(buf, start, m.len()) else {
             continue;
         };
         let id = &buf[start..end];
         // The ID is ASCII by construction.
         let key_id = String::from_utf8_lossy(id).into_owned();
-        if keyid::is_documented_example(&key_id) || keyid::shannon_entropy(id) < MIN_KEY_ENTROPY {
+        if keyid::is_placeholder(&key_id) {
             continue;
         }
         let Some(prefix) = KeyPrefix::of(&key_id) else {
             continue;
         };
-        line += memchr::memchr_iter(b'\n', &buf[counted_to..start]).count();
-        counted_to = start;
-        let line_start = memchr::memrchr(b'\n', &buf[..start]).map_or(0, |i| i + 1);
-        let column = 1 + buf[line_start..start]
-            .iter()
-            .filter(|&&b| b & 0xC0 != 0x80)
-            .count();
+        let (line, column) = line_at(start);
         let (lo, hi) = context(buf, start, end);
         let around = &buf[lo..hi];
-        hits.push(KeyHit {
+        key_starts.push(start);
+        keys.push(KeyHit {
             key_id,
             prefix,
             line,
             column,
             secret_nearby: has_secret(around),
             session_token_nearby: has_session_token(around),
+            allowed: allow::marked(buf, start),
         });
     }
-    hits
+    let secrets = candidates
+        .into_iter()
+        .map(|c| {
+            let (lo, hi) = context(buf, c.name_start, c.value_start + SECRET_LEN);
+            let first = key_starts.partition_point(|&k| k < lo);
+            SecretHit {
+                line: c.line,
+                column: c.column,
+                digest: c.digest,
+                key_id_nearby: key_starts.get(first).is_some_and(|&k| k < hi),
+                session_token_nearby: c.session_token_nearby,
+                allowed: c.allowed,
+            }
+        })
+        .collect();
+    Hits { keys, secrets }
+}
+
+/// Checks a secret name match at `start..end`: a whole name (an `aws`
+/// before it belongs to it), a separator (`=`, `:`, `:=`, `=>`, `,`, `>`
+/// or just blanks), optional quotes, then exactly 40 base64 characters.
+/// Returns the start of the name and the start of the value.
+fn verify_secret(buf: &[u8], start: usize, end: usize) -> Option<(usize, usize)> {
+    let mut name_start = start;
+    let aws_before = |at: usize| at >= 3 && buf[at - 3..at].eq_ignore_ascii_case(b"aws");
+    if name_start >= 1 && matches!(buf[name_start - 1], b'_' | b'-') && aws_before(name_start - 1) {
+        name_start -= 4;
+    } else if aws_before(name_start) {
+        name_start -= 3;
+    }
+    if name_start > 0 && buf[name_start - 1].is_ascii_alphanumeric() {
+        return None;
+    }
+    let mut i = end;
+    let at = |i: usize| buf.get(i).copied();
+    if at(i).is_some_and(is_word) {
+        return None;
+    }
+    let skip_quote = |i: &mut usize| {
+        if buf[*i..].starts_with(b"\\\"") {
+            *i += 2;
+        } else if matches!(at(*i), Some(b'"' | b'\'' | b'`')) {
+            *i += 1;
+        }
+    };
+    let skip_blanks = |i: &mut usize| {
+        let from = *i;
+        while matches!(at(*i), Some(b' ' | b'\t')) {
+            *i += 1;
+        }
+        *i > from
+    };
+    skip_quote(&mut i);
+    let mut blank = skip_blanks(&mut i);
+    if buf[i..].starts_with(b"=>") || buf[i..].starts_with(b":=") {
+        i += 2;
+        blank = true;
+    } else if matches!(at(i), Some(b'=' | b':' | b',' | b'>')) {
+        i += 1;
+        blank = true;
+    }
+    if !blank {
+        return None;
+    }
+    skip_blanks(&mut i);
+    skip_quote(&mut i);
+    let value_end = i.checked_add(SECRET_LEN)?;
+    if value_end > buf.len() || !buf[i..value_end].iter().all(|&b| is_base64(b)) {
+        return None;
+    }
+    if at(value_end).is_some_and(|b| is_base64(b) || b == b'=') {
+        return None;
+    }
+    Some((name_start, i))
+}
+
+/// A value with a secret key's randomness: not AWS's documented example
+/// (`…EXAMPLEKEY`), not a placeholder, not hex.
+fn is_secret_value(value: &[u8]) -> bool {
+    !contains_ci(value, b"example") && keyid::shannon_entropy(value) >= MIN_SECRET_ENTROPY
 }
 
 /// The byte range `CONTEXT_LINES` lines either side of `start..end`, capped
@@ -329,6 +514,122 @@ mod tests {
         assert!(!scan(text.as_bytes())[0].session_token_nearby);
     }
 
+    fn secrets(buf: &[u8]) -> Vec<SecretHit> {
+        scan_all(buf).secrets
+    }
+
+    #[test]
+    fn a_genuine_key_of_a_small_account_is_found() {
+        // Account 000000000001: the body starts with the account bits,
+        // `QAAAAAAA`, then random characters.
+        let key = "AKIAQAAAAAAASLNVZ4VM";
+        assert_eq!(
+            keyid::decode_account(key),
+            keyid::Account::Decoded("000000000001".to_string())
+        );
+        let text = format!("aws_access_key_id = {key}\n");
+        assert_eq!(ids(text.as_bytes()), vec![key.to_string()]);
+        // Placeholders whose account bits look the same are still ignored.
+        assert!(ids(b"AKIAQAAAAAAAAAAAAAAA AKIAQAAAAAAAABABABAB").is_empty());
+    }
+
+    #[test]
+    fn secrets_set_by_name_in_every_form() {
+        for text in [
+            format!("aws_secret_access_key = {SECRET}"),
+            format!("aws_secret_access_key={SECRET}\n"),
+            format!("export AWS_SECRET_ACCESS_KEY={SECRET}"),
+            format!("AWS_SECRET_ACCESS_KEY=\"{SECRET}\""),
+            format!("{{\"aws_secret_access_key\": \"{SECRET}\"}}"),
+            format!("{{\"SecretAccessKey\":\"{SECRET}\"}}"),
+            format!("{{\\\"SecretAccessKey\\\":\\\"{SECRET}\\\"}}"),
+            format!("  aws_secret_access_key: {SECRET}\n"),
+            format!("  awsSecretAccessKey: '{SECRET}'\n"),
+            format!("aws configure set aws_secret_access_key {SECRET}"),
+            format!("$env:AWS_SECRET_ACCESS_KEY = \"{SECRET}\""),
+            format!("-e MY_AWS_SECRET_ACCESS_KEY={SECRET} "),
+            format!("<SecretAccessKey>{SECRET}</SecretAccessKey>"),
+            format!("secret_access_key => '{SECRET}',"),
+            format!("aws-secret-access-key: `{SECRET}`"),
+        ] {
+            let found = secrets(text.as_bytes());
+            assert_eq!(found.len(), 1, "{text}");
+            assert!(!found[0].key_id_nearby, "{text}");
+            assert!(!format!("{found:?}").contains(SECRET));
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_secret_setting() {
+        for text in [
+            // A 40-character value alone: no name.
+            SECRET.to_string(),
+            // Wrong length, padding, hex, example, placeholder, reference.
+            format!("aws_secret_access_key = {SECRET}Q"),
+            format!("aws_secret_access_key = {}", &SECRET[..39]),
+            format!("aws_secret_access_key = {SECRET}="),
+            "aws_secret_access_key = 3f786850e387550fdab836ed7e6dc881de23001b".to_string(),
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".to_string(),
+            format!("aws_secret_access_key = {}", "x".repeat(40)),
+            "AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY}".to_string(),
+            // Part of another word, or no separator.
+            format!("mysecret_access_key = {SECRET}"),
+            format!("aws_secret_access_key_id = {SECRET}"),
+            format!("aws_secret_access_key{SECRET}"),
+            // The name and the value on different lines.
+            format!("aws_secret_access_key =\n{SECRET}"),
+        ] {
+            assert!(secrets(text.as_bytes()).is_empty(), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_secret_near_its_key_id_is_not_alone() {
+        let text = format!("aws_access_key_id={AKIA}\naws_secret_access_key={SECRET}\n");
+        let hits = scan_all(text.as_bytes());
+        assert!(hits.keys[0].secret_nearby);
+        assert!(hits.secrets[0].key_id_nearby);
+        // The key ID after the secret, within five lines.
+        let text = format!("aws_secret_access_key={SECRET}\n\n\naws_access_key_id={AKIA}\n");
+        assert!(scan_all(text.as_bytes()).secrets[0].key_id_nearby);
+        // Too far.
+        let text = format!(
+            "aws_secret_access_key={SECRET}\n{}{AKIA}\n",
+            "x\n".repeat(8)
+        );
+        assert!(!scan_all(text.as_bytes()).secrets[0].key_id_nearby);
+        // A placeholder key ID does not count.
+        let text =
+            format!("AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX\nAWS_SECRET_ACCESS_KEY={SECRET}\n");
+        let hits = scan_all(text.as_bytes());
+        assert!(hits.keys.is_empty());
+        assert!(!hits.secrets[0].key_id_nearby);
+    }
+
+    #[test]
+    fn secret_hits_have_a_place_a_digest_and_a_token_flag() {
+        let text = format!("one\ntwo\n  AWS_SECRET_ACCESS_KEY={SECRET}\nAWS_SESSION_TOKEN=x\n");
+        let hit = &secrets(text.as_bytes())[0];
+        assert_eq!((hit.line, hit.column), (3, 25));
+        assert!(hit.session_token_nearby);
+        assert_eq!(hit.digest.len(), 64);
+        let other = format!("AWS_SECRET_ACCESS_KEY={}", SECRET.replace('p', "q"));
+        assert_ne!(secrets(other.as_bytes())[0].digest, hit.digest);
+        let again = format!("aws_secret_access_key: {SECRET}");
+        assert_eq!(secrets(again.as_bytes())[0].digest, hit.digest);
+    }
+
+    #[test]
+    fn allow_markers_mark_hits() {
+        let text = format!(
+            "# keyless:allow\n{AKIA}\n\n{ASIA} # gitleaks:allow\n\nAWS_SECRET_ACCESS_KEY={SECRET} # keyless:allow\n\n{AKIA}\n"
+        );
+        let hits = scan_all(text.as_bytes());
+        let allowed: Vec<bool> = hits.keys.iter().map(|h| h.allowed).collect();
+        assert_eq!(allowed, vec![true, true, false]);
+        assert!(hits.secrets[0].allowed);
+    }
+
     #[test]
     fn empty_and_binary_inputs() {
         assert!(scan(b"").is_empty());
@@ -346,9 +647,13 @@ mod tests {
         /// well-formed key ID at the reported place.
         #[test]
         fn any_bytes(buf in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..4096)) {
-            for hit in scan(&buf) {
+            let hits = scan_all(&buf);
+            for hit in hits.keys {
                 proptest::prop_assert_eq!(hit.key_id.len(), KEY_ID_LEN);
                 proptest::prop_assert!(KeyPrefix::of(&hit.key_id).is_some());
+            }
+            for hit in hits.secrets {
+                proptest::prop_assert!(hit.line >= 1 && hit.column >= 1);
             }
         }
 
@@ -369,11 +674,13 @@ mod tests {
         /// (boundaries at every offset, truncated candidates).
         #[test]
         fn fragments(parts in proptest::collection::vec(
-            proptest::sample::select(vec!["AKIA", "A3T", "ASIA", "2E3RX7TB", "DLQ6WMPZ", "\n", " ", "_", "é", "\r\n"]),
+            proptest::sample::select(vec!["AKIA", "A3T", "ASIA", "2E3RX7TB", "DLQ6WMPZ", "\n", " ", "_", "é", "\r\n",
+                                          "aws_secret_access_key", "SecretAccessKey", "=", ":", "\"", "\\\"",
+                                          "p7Rz+Kq2Wm9Xv4Lb/Tn8Yc3Hs6Jd1Fg5Ae0Ui7Ok", "keyless:allow"]),
             0..40,
         )) {
             let text: String = parts.concat();
-            let _ = scan(text.as_bytes());
+            let _ = scan_all(text.as_bytes());
         }
     }
 }

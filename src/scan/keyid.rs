@@ -91,6 +91,66 @@ pub fn is_documented_example(key_id: &str) -> bool {
     key_id.ends_with("EXAMPLE")
 }
 
+/// Where the account bits of a new-format key ID end: the account is the
+/// 40 bits after the format bit, which end in the top bit of the 13th
+/// character (IDENTITY-CENTER.md §5.3). The characters from here on are
+/// random.
+const ACCOUNT_BITS_END: usize = 12;
+
+/// The part of a key ID that carries randomness.
+///
+/// In a new-format ID (5th character `Q`–`Z` or `2`–`7`) the characters
+/// after the prefix encode the account first, so a genuine key of a small
+/// account number has a long run of `A`s there (`AKIAQAAAAAAA…` is account
+/// 000000000001). Only the last 8 characters are random. In a legacy ID
+/// (`AKIAI…`, `AKIAJ…`) and anything else, the whole body after the
+/// 4-character prefix is.
+pub(crate) fn random_part(key_id: &str) -> &[u8] {
+    let b = key_id.as_bytes();
+    if b.len() < 4 {
+        return b;
+    }
+    let new_format = b.len() == 20 && base32_index(b[4]).is_some_and(|i| i >= 16);
+    if new_format {
+        &b[ACCOUNT_BITS_END..]
+    } else {
+        &b[4..]
+    }
+}
+
+/// Whether `part` is not random at all: too few different characters for
+/// its length (1 or 2 of 8, up to 4 of 16), or a run of consecutive
+/// characters (`ABCDEFGH`, `234567…`).
+///
+/// A random base32 string of 8 characters has 2 or fewer distinct
+/// characters about once in 10 million; 16 characters have 4 or fewer
+/// even less often. Placeholders such as `XXXXXXXX` or `00000000` always do.
+fn looks_made_up(part: &[u8]) -> bool {
+    if part.is_empty() {
+        return true;
+    }
+    let mut seen = [false; 256];
+    let mut distinct = 0usize;
+    for &c in part {
+        if !seen[usize::from(c)] {
+            seen[usize::from(c)] = true;
+            distinct += 1;
+        }
+    }
+    if distinct < part.len() / 4 + 1 {
+        return true;
+    }
+    part.len() >= 4 && part.windows(2).all(|w| w[1] == w[0].wrapping_add(1))
+}
+
+/// Whether a key ID is a documented example or an obvious placeholder
+/// (`AKIAXXXXXXXXXXXXXXXX`, `AKIA0000000000000000`, `AKIAABCDEFGHIJKLMNOP`…),
+/// judged on the [`random_part`] only, so that the account bits of a real
+/// key never make it look like one.
+pub fn is_placeholder(key_id: &str) -> bool {
+    is_documented_example(key_id) || looks_made_up(random_part(key_id))
+}
+
 /// Shannon entropy in bits per character.
 pub(crate) fn shannon_entropy(bytes: &[u8]) -> f64 {
     if bytes.is_empty() {
@@ -240,9 +300,19 @@ mod tests {
             proptest::prop_assert_eq!(offset_form(&key), account);
         }
 
+        /// A genuine key is never taken for a placeholder, whatever its
+        /// account, small numbers included.
+        #[test]
+        fn genuine_keys_are_not_placeholders(account in proptest::prop_oneof![0u64..1000, 0u64..1_000_000_000_000],
+                                             noise: u64) {
+            let key = encode("AKIA", account, noise);
+            proptest::prop_assert!(!is_placeholder(&key), "{}", key);
+        }
+
         #[test]
         fn never_panics(s in "\\PC{0,40}") {
             let _ = decode_account(&s);
+            let _ = is_placeholder(&s);
             let _ = KeyPrefix::of(&s);
             let _ = looks_like_key_id(&s);
         }
@@ -291,6 +361,64 @@ mod tests {
         ));
         assert!(!looks_like_key_id("test"));
         assert!(!looks_like_key_id(""));
+    }
+
+    /// Regression: the entropy of the whole ID dropped every genuine key of
+    /// an account with a small number, whose body starts with `QAAAAAAA`.
+    #[test]
+    fn keys_of_small_account_numbers_are_not_placeholders() {
+        for (account, noise) in [
+            (1, 0x5A5A_1234_9876_ABCD),
+            (1, 0x0123_4567_89AB_CDEF),
+            (2, 0xDEAD_BEEF_F00D_1234),
+            (42, 0x1357_9BDF_2468_ACE0),
+            (0, 0xFEDC_BA98_7654_3210),
+        ] {
+            for prefix in ["AKIA", "ASIA"] {
+                let key = encode(prefix, account, noise);
+                assert!(key.starts_with(&format!("{prefix}QAAAAAA")), "{key}");
+                assert_eq!(
+                    decode_account(&key),
+                    Account::Decoded(format!("{account:012}"))
+                );
+                // What the old rule measured (gitleaks' 3 bits per
+                // character over the whole ID), and why it failed.
+                if account < 16 {
+                    assert!(shannon_entropy(key.as_bytes()) < 3.0, "{key}");
+                }
+                assert!(!is_placeholder(&key), "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn placeholders_and_examples() {
+        for key in [
+            "AKIAIOSFODNN7EXAMPLE",
+            "AKIAI44QH8DHBEXAMPLE",
+            "AKIAXXXXXXXXXXXXXXXX",
+            "AKIA0000000000000000",
+            "AKIAAAAAAAAAAAAAAAAA",
+            "ASIAZZZZZZZZZZZZZZZZ",
+            "AKIAABCDEFGHIJKLMNOP",
+            "AKIAQAAAAAAAAAAAAAAA",
+            "AKIAQAAAAAAAABABABAB",
+            "AKIAQAAAAAAAABCDEFGH",
+            "AKIA",
+        ] {
+            assert!(is_placeholder(key), "{key}");
+        }
+        for key in [
+            "AKIARZPUZDIKGB2VALC4",
+            "ASIAY34FZKBOKMUTVV7A",
+            "ASIAQAAAAAAAGMKEM7X5",
+            "AKIAJ2E3RX7TBDLQ6WMP",
+            "AKIA2E3RX7TBDLQ6WMPZ",
+        ] {
+            assert!(!is_placeholder(key), "{key}");
+        }
+        assert_eq!(random_part("AKIAQAAAAAAAGMKEM7X5"), b"GMKEM7X5");
+        assert_eq!(random_part("AKIAJ2E3RX7TBDLQ6WMP"), b"J2E3RX7TBDLQ6WMP");
     }
 
     #[test]

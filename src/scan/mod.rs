@@ -9,9 +9,17 @@
 //!
 //! What the scanner holds of a credential is its key ID (an identifier,
 //! printed so the key can be found in IAM) and whether a secret or session
-//! token was present. Secret values are never copied out of the bytes read.
+//! token was present. Secret values are never copied out of the bytes read;
+//! a secret found without its key ID is kept only as a SHA-256 digest.
+//!
+//! Findings marked `keyless:allow` (or `gitleaks:allow`) in the file are
+//! kept apart as suppressed ([`allow`]); findings already in an earlier
+//! report can be left out with a [`baseline`]. Neither counts for the exit
+//! code.
 
+pub mod allow;
 pub mod aws_files;
+pub mod baseline;
 pub mod environment;
 pub mod freeform;
 pub mod keyid;
@@ -22,6 +30,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 
 pub use environment::EnvCredentials;
 pub use keyid::{Account, KeyPrefix};
@@ -76,10 +85,12 @@ pub enum Kind {
     /// A credentials file (or a config file holding keys) that group or
     /// others can read or write.
     FilePermissions,
+    /// A secret access key set by name with no key ID nearby.
+    SecretAccessKey,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::LongTermKey,
         Kind::ServiceCredential,
         Kind::LegacyFormatKey,
@@ -91,6 +102,7 @@ impl Kind {
         Kind::ShadowedProfile,
         Kind::StaticSourceProfile,
         Kind::FilePermissions,
+        Kind::SecretAccessKey,
     ];
 
     /// The stable identifier (JSON `kind`, SARIF `ruleId`).
@@ -107,6 +119,7 @@ impl Kind {
             Kind::ShadowedProfile => "shadowed-profile",
             Kind::StaticSourceProfile => "static-source-profile",
             Kind::FilePermissions => "file-permissions",
+            Kind::SecretAccessKey => "secret-access-key",
         }
     }
 
@@ -124,6 +137,7 @@ impl Kind {
             Kind::ShadowedProfile => "shadowed profile",
             Kind::StaticSourceProfile => "role on a static key",
             Kind::FilePermissions => "file permissions",
+            Kind::SecretAccessKey => "secret access key",
         }
     }
 
@@ -171,6 +185,11 @@ impl Kind {
             Kind::FilePermissions => {
                 "A file holding AWS credentials can be read or written by other users."
             }
+            Kind::SecretAccessKey => {
+                "A secret access key (aws_secret_access_key, AWS_SECRET_ACCESS_KEY, \
+                 SecretAccessKey) with no access key ID nearby. The key ID is not secret and \
+                 easy to find: the secret alone is the leaked credential. It is never shown."
+            }
         }
     }
 
@@ -178,9 +197,10 @@ impl Kind {
     pub fn default_severity(self) -> Severity {
         match self {
             Kind::LongTermKey | Kind::ServiceCredential | Kind::ShadowedProfile => Severity::High,
-            Kind::LegacyFormatKey | Kind::StaticSourceProfile | Kind::FilePermissions => {
-                Severity::Medium
-            }
+            Kind::LegacyFormatKey
+            | Kind::StaticSourceProfile
+            | Kind::FilePermissions
+            | Kind::SecretAccessKey => Severity::Medium,
             Kind::TemporaryKey
             | Kind::TemporaryKeyWithoutToken
             | Kind::StsBearerToken
@@ -239,9 +259,41 @@ pub struct Finding {
     pub long_lived: bool,
     pub message: String,
     pub fix: String,
+    /// SHA-256 (hex) of a secret found without its key ID: identifies the
+    /// finding across runs. Never printed; only [`Finding::fingerprint`]
+    /// is derived from it.
+    pub secret_digest: Option<String>,
 }
 
+/// Prefix of every fingerprint: a new scheme gets a new version.
+const FINGERPRINT_VERSION: &str = "keyless-finding-v1";
+
 impl Finding {
+    /// A stable identity of the finding across runs: SHA-256 (first 16
+    /// bytes, hex) over the kind, the file, and the key ID, or the digest
+    /// of the secret when there is no key ID, or else the profile. The line
+    /// is not part of it, so the fingerprint survives lines moving; the
+    /// secret itself never enters it except through its own digest.
+    pub fn fingerprint(&self) -> String {
+        let file = self
+            .file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let identity = match (&self.key_id, &self.secret_digest, &self.profile) {
+            (Some(key), _, _) => format!("key:{key}"),
+            (None, Some(digest), _) => format!("secret-sha256:{digest}"),
+            (None, None, Some(profile)) => format!("profile:{profile}"),
+            (None, None, None) => String::new(),
+        };
+        let mut hash = Sha256::new();
+        for part in [FINGERPRINT_VERSION, self.kind.id(), &file, &identity] {
+            hash.update(part.as_bytes());
+            hash.update([0u8]);
+        }
+        data_encoding::HEXLOWER.encode(&hash.finalize()[..16])
+    }
+
     /// Order in reports: most severe first, then by place.
     fn sort_key(&self) -> impl Ord + '_ {
         (
@@ -280,6 +332,11 @@ pub struct Stats {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub findings: Vec<Finding>,
+    /// Findings marked `keyless:allow`/`gitleaks:allow` in the file: not
+    /// reported as findings, no effect on the exit code, counted.
+    pub suppressed: Vec<Finding>,
+    /// Findings left out because the baseline has them.
+    pub baselined: usize,
     /// Could not be scanned: exit code 2 unless a long-lived key was found.
     pub errors: Vec<Problem>,
     /// Skipped on purpose, or scanned with a caveat.
@@ -334,6 +391,9 @@ impl Report {
         self.findings
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.findings.dedup();
+        self.suppressed
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.suppressed.dedup();
         self.errors.sort_by(|a, b| a.path.cmp(&b.path));
         self.notes.sort_by(|a, b| a.path.cmp(&b.path));
     }
@@ -351,6 +411,9 @@ pub struct Options {
     pub environment: Option<EnvCredentials>,
     /// Files and directories to search as free-form text.
     pub paths: Vec<PathBuf>,
+    /// Files not to search even when under `paths` (the baseline files,
+    /// which name key IDs).
+    pub skip: Vec<PathBuf>,
     pub walk: walk::WalkOptions,
 }
 
@@ -368,7 +431,9 @@ pub fn scan(options: &Options) -> Report {
         &mut report,
     );
     if !options.paths.is_empty() {
-        walk::walk(&options.paths, &options.walk, &aws_files, &mut report);
+        let mut skip = aws_files;
+        skip.extend(options.skip.iter().cloned());
+        walk::walk(&options.paths, &options.walk, &skip, &mut report);
     }
     report.stats.elapsed = started.elapsed();
     report.finish();
@@ -404,6 +469,7 @@ pub(crate) fn key_finding(
         message: String::new(),
         fix: String::new(),
         account: Some(account),
+        secret_digest: None,
     }
 }
 
@@ -429,6 +495,7 @@ pub(crate) fn key_sentence(kind: Kind, account: &Account) -> String {
         Kind::StsBearerToken => "STS service bearer token ID",
         Kind::CloudfrontKeyPair => "CloudFront key pair ID of the root user",
         Kind::UnrecognisedStaticKey => "static key ID with no AWS prefix",
+        Kind::SecretAccessKey => "secret access key, value not shown",
         Kind::ShadowedProfile | Kind::StaticSourceProfile | Kind::FilePermissions => "key",
     };
     format!("{what} ({})", account_phrase(account))
@@ -452,6 +519,7 @@ mod tests {
             long_lived,
             message: String::new(),
             fix: String::new(),
+            secret_digest: None,
         }
     }
 
@@ -480,6 +548,38 @@ mod tests {
                 serde_json::Value::String(kind.id().to_string())
             );
         }
+    }
+
+    #[test]
+    fn fingerprints_survive_line_moves_and_tell_findings_apart() {
+        let mut f = finding(Kind::LongTermKey, true);
+        f.file = Some(PathBuf::from("/home/me/.aws/credentials"));
+        f.key_id = Some("AKIARZPUZDIKGB2VALC4".to_string());
+        // Pinned: the example in docs/scan.md, and baselines written today.
+        assert_eq!(f.fingerprint(), "3092514c345071e8c0b5a6a862ced5f2");
+        let mut moved = f.clone();
+        moved.line = Some(40);
+        moved.column = Some(7);
+        moved.message = "other".to_string();
+        moved.severity = Severity::Medium;
+        assert_eq!(moved.fingerprint(), f.fingerprint());
+        let mut other_kind = f.clone();
+        other_kind.kind = Kind::ShadowedProfile;
+        let mut other_file = f.clone();
+        other_file.file = Some(PathBuf::from("/elsewhere"));
+        let mut other_key = f.clone();
+        other_key.key_id = Some("AKIA2E3RX7TBDLQ6WMPZ".to_string());
+        for g in [&other_kind, &other_file, &other_key] {
+            assert_ne!(g.fingerprint(), f.fingerprint());
+        }
+        // A lone secret: identified by its digest, which does not appear.
+        let digest = "ab".repeat(32);
+        let mut lone = finding(Kind::SecretAccessKey, true);
+        lone.secret_digest = Some(digest.clone());
+        let mut other = lone.clone();
+        other.secret_digest = Some("cd".repeat(32));
+        assert_ne!(lone.fingerprint(), other.fingerprint());
+        assert!(!lone.fingerprint().contains(&digest[..8]));
     }
 
     #[test]

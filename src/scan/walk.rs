@@ -25,8 +25,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ignore::{WalkBuilder, WalkState};
 
-use super::freeform::{self, KeyHit};
-use super::{Finding, Origin, Problem, Report, key_finding, key_sentence, keyid};
+use super::freeform::{self, KeyHit, SecretHit};
+use super::{Finding, Kind, Origin, Problem, Report, key_finding, key_sentence, keyid};
 
 /// Files above this size are skipped unless told otherwise.
 pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
@@ -79,6 +79,7 @@ struct Shared<'a> {
     /// The AWS files, scanned by their own source: not again here.
     aws_files: Vec<PathBuf>,
     findings: Mutex<Vec<Finding>>,
+    suppressed: Mutex<Vec<Finding>>,
     errors: Mutex<Vec<Problem>>,
     notes: Mutex<Vec<Problem>>,
     files: AtomicU64,
@@ -99,18 +100,21 @@ fn take<T>(list: Mutex<Vec<T>>) -> Vec<T> {
     list.into_inner().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Walks `paths` and adds what it finds to `report`.
-pub fn walk(paths: &[PathBuf], options: &WalkOptions, aws_files: &[PathBuf], report: &mut Report) {
+/// Walks `paths` and adds what it finds to `report`. The files in `skip`
+/// (the AWS files, which have their own source, and baseline files) are
+/// not searched.
+pub fn walk(paths: &[PathBuf], options: &WalkOptions, skip: &[PathBuf], report: &mut Report) {
     let Some((first, rest)) = paths.split_first() else {
         return;
     };
     let shared = Shared {
         options,
-        aws_files: aws_files
+        aws_files: skip
             .iter()
             .filter_map(|p| std::fs::canonicalize(p).ok())
             .collect(),
         findings: Mutex::new(Vec::new()),
+        suppressed: Mutex::new(Vec::new()),
         errors: Mutex::new(Vec::new()),
         notes: Mutex::new(Vec::new()),
         files: AtomicU64::new(0),
@@ -146,6 +150,7 @@ pub fn walk(paths: &[PathBuf], options: &WalkOptions, aws_files: &[PathBuf], rep
         })
     });
     report.findings.extend(take(shared.findings));
+    report.suppressed.extend(take(shared.suppressed));
     report.errors.extend(take(shared.errors));
     report.notes.extend(take(shared.notes));
     let stats = &mut report.stats;
@@ -374,8 +379,22 @@ fn scan_file(shared: &Shared<'_>, path: &Path, buf: &mut Vec<u8>) {
     }
     shared.files.fetch_add(1, Ordering::Relaxed);
     shared.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
-    for hit in freeform::scan(buf) {
-        push(&shared.findings, hit_finding(path, hit));
+    let hits = freeform::scan_all(buf);
+    for hit in hits.keys {
+        let list = if hit.allowed {
+            &shared.suppressed
+        } else {
+            &shared.findings
+        };
+        push(list, hit_finding(path, hit));
+    }
+    for hit in hits.secrets.into_iter().filter(|s| !s.key_id_nearby) {
+        let list = if hit.allowed {
+            &shared.suppressed
+        } else {
+            &shared.findings
+        };
+        push(list, secret_finding(path, &hit));
     }
 }
 
@@ -424,6 +443,42 @@ pub(crate) fn hit_finding(path: &Path, hit: KeyHit) -> Finding {
             .to_string()
     };
     f
+}
+
+/// A secret access key found by name with no key ID nearby.
+pub(crate) fn secret_finding(path: &Path, hit: &SecretHit) -> Finding {
+    let kind = Kind::SecretAccessKey;
+    let (whose, long_lived) = if hit.session_token_nearby {
+        (
+            "with a session token nearby, so probably of temporary credentials",
+            false,
+        )
+    } else {
+        (
+            "with no session token nearby, so the secret of a long-term access key",
+            true,
+        )
+    };
+    Finding {
+        origin: Origin::File,
+        file: Some(path.to_path_buf()),
+        line: Some(hit.line),
+        column: Some(hit.column),
+        profile: None,
+        key_id: None,
+        kind,
+        severity: kind.default_severity(),
+        account: None,
+        long_lived,
+        message: format!(
+            "secret access key (value not shown) with no access key ID within five lines, {whose}"
+        ),
+        fix: "remove it from this file; find its access key in IAM (look at the users' access \
+              keys and when each was last used), deactivate and delete it, and use short-lived \
+              credentials from IAM Identity Center instead (`keyless login`)"
+            .to_string(),
+        secret_digest: Some(hit.digest.clone()),
+    }
 }
 
 #[cfg(test)]
@@ -668,6 +723,51 @@ mod tests {
             files_with_findings(&report, root),
             vec![".aws/credentials.bak"]
         );
+    }
+
+    #[test]
+    fn lone_secrets_and_markers_in_walked_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(
+            root.join("deploy.sh"),
+            format!(
+                "export AWS_SECRET_ACCESS_KEY={SECRET}\n\n\n\n\n\n\n\
+                 # keyless:allow\nexport AWS_ACCESS_KEY_ID={AKIA}\n\
+                 export AWS_SECRET_ACCESS_KEY={SECRET}\n"
+            ),
+        )
+        .unwrap();
+        fs::write(
+            root.join("test.env"),
+            format!("AWS_SECRET_ACCESS_KEY={SECRET} # gitleaks:allow\n"),
+        )
+        .unwrap();
+        let report = run(&[root.to_path_buf()], &WalkOptions::default());
+        let kinds = |list: &[Finding]| -> Vec<(Kind, Option<usize>)> {
+            list.iter().map(|f| (f.kind, f.line)).collect()
+        };
+        // The first secret is alone; the second is beside its key ID,
+        // which is suppressed (and takes its secret with it).
+        assert_eq!(
+            kinds(&report.findings),
+            vec![(Kind::SecretAccessKey, Some(1))]
+        );
+        let mut suppressed = kinds(&report.suppressed);
+        suppressed.sort();
+        assert_eq!(
+            suppressed,
+            vec![
+                (Kind::LongTermKey, Some(9)),
+                (Kind::SecretAccessKey, Some(1))
+            ]
+        );
+        let lone = &report.findings[0];
+        assert!(lone.long_lived);
+        assert_eq!(lone.severity, super::super::Severity::Medium);
+        assert!(lone.key_id.is_none() && lone.secret_digest.is_some());
+        assert!(!format!("{:?}", report).contains(SECRET));
+        assert_eq!(report.exit_code(), crate::scan::EXIT_LONG_LIVED_KEY);
     }
 
     #[test]

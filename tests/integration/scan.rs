@@ -315,3 +315,324 @@ fn fixture_cases() {
     }
     assert!(ran >= 5, "only {ran} fixture cases found");
 }
+
+/// A second secret with the marker, as a lone secret would appear.
+const LONE_SECRET: &str = "SENTINEL+Xp4Ld9Qw2Zr7Tb5Nc1Vm8Hj3Kf6Gs0A";
+/// A genuine key ID of account 000000000001 (IDENTITY-CENTER.md §5.3): a
+/// long run of one letter after the prefix, then the random part.
+const SMALL_ACCOUNT_KEY: &str = "AKIAQAAAAAAASLNVZ4VM";
+const NEW_KEY: &str = "AKIA2E3RX7TBDLQ6WMPZ";
+
+fn private_mode(path: &Path) -> u32 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::metadata(path).expect("stat").permissions().mode() & 0o777
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        0o600
+    }
+}
+
+#[test]
+fn small_account_key_is_reported_and_placeholders_are_not() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "proj/settings.py",
+        &format!(
+            "REAL = '{SMALL_ACCOUNT_KEY}'\n\
+             PLACEHOLDER = 'AKIAXXXXXXXXXXXXXXXX'\n\
+             ZEROS = 'AKIA0000000000000000'\n\
+             DOC = 'AKIAIOSFODNN7EXAMPLE'\n\
+             RUN = 'AKIAQAAAAAAAAAAAAAAA'\n"
+        ),
+    );
+    let out = sandbox.scan(&["--no-env", "--format", "json", "proj"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = json(&out);
+    let keys: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["key_id"].as_str())
+        .collect();
+    assert_eq!(keys, vec![SMALL_ACCOUNT_KEY]);
+    assert_eq!(v["findings"][0]["account"], "000000000001");
+    assert_eq!(v["findings"][0]["line"], 1);
+}
+
+#[test]
+fn lone_secret_is_reported_and_never_printed() {
+    assert_eq!(LONE_SECRET.len(), 40);
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "proj/.env",
+        &format!("# deploy settings\nAWS_SECRET_ACCESS_KEY={LONE_SECRET}\n"),
+    );
+    sandbox.write(
+        "proj/ci.yml",
+        &format!("env:\n  aws_secret_access_key: \"{LONE_SECRET}\"\n"),
+    );
+    sandbox.write(
+        ".aws/credentials",
+        &format!("[orphan]\naws_secret_access_key = {LONE_SECRET}\n"),
+    );
+    let baseline = sandbox.path("base.json");
+    for format in ["text", "json", "sarif"] {
+        let out = sandbox.scan(&[
+            "--no-env",
+            "--format",
+            format,
+            "--write-baseline",
+            baseline.to_str().expect("utf-8 path"),
+            "proj",
+        ]);
+        // No session token nearby: the secret of a long-term key.
+        assert_eq!(out.status.code(), Some(1), "{format}: {}", stderr(&out));
+        let written = fs::read_to_string(&baseline).expect("baseline written");
+        for (name, text) in [
+            ("stdout", stdout(&out)),
+            ("stderr", stderr(&out)),
+            ("baseline", written),
+        ] {
+            assert!(!text.contains("SENTINEL"), "{format} {name} leaks:\n{text}");
+            assert!(!text.contains("Xp4Ld9Qw2Zr7"), "{format} {name} leaks");
+        }
+        // Positive control: the findings are there, at the right places.
+        let text = stdout(&out);
+        match format {
+            "text" => {
+                assert!(text.contains("secret access key"), "{text}");
+                assert!(text.contains("proj/.env:2"), "{text}");
+                assert!(text.contains("proj/ci.yml:2"), "{text}");
+                assert!(text.contains("~/.aws/credentials:2 [orphan]"), "{text}");
+            }
+            "json" => {
+                let v = json(&out);
+                let lone: Vec<&serde_json::Value> = v["findings"]
+                    .as_array()
+                    .expect("findings")
+                    .iter()
+                    .filter(|f| f["kind"] == "secret-access-key")
+                    .collect();
+                assert_eq!(lone.len(), 3, "{text}");
+                for f in &lone {
+                    assert!(f["key_id"].is_null());
+                    assert_eq!(f["severity"], "medium");
+                    assert_eq!(f["long_lived"], true);
+                    assert_eq!(f["fingerprint"].as_str().map(str::len), Some(32));
+                }
+                // The same secret in two files: two findings, two fingerprints.
+                assert_ne!(lone[0]["fingerprint"], lone[1]["fingerprint"]);
+            }
+            _ => {
+                let log = json(&out);
+                assert!(sarif_schema_errors(&log).is_empty());
+                let results = log["runs"][0]["results"].as_array().expect("results");
+                assert_eq!(
+                    results
+                        .iter()
+                        .filter(|r| r["ruleId"] == "secret-access-key")
+                        .count(),
+                    3
+                );
+            }
+        }
+    }
+    assert_eq!(private_mode(&baseline), 0o600);
+}
+
+#[test]
+fn allow_markers_suppress_and_are_counted() {
+    let sandbox = Sandbox::new();
+    sandbox.write(
+        "proj/fixtures.py",
+        &format!(
+            "SECRET = dict(aws_secret_access_key='{LONE_SECRET}')  # gitleaks:allow\n\
+             \n\n\n\n\n\n\
+             # keyless:allow\n\
+             KEY = '{AKIA}'\n\
+             \n\n\n\n\n\n\
+             OTHER = '{NEW_KEY}'  # keyless:allow\n"
+        ),
+    );
+    let out = sandbox.scan(&["--no-env", "--format", "json", "proj"]);
+    // Every finding is suppressed: clean.
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v = json(&out);
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0));
+    assert_eq!(v["summary"]["suppressed"], 3);
+    let suppressed: Vec<&str> = v["suppressed"]
+        .as_array()
+        .expect("suppressed list")
+        .iter()
+        .map(|f| f["kind"].as_str().expect("kind"))
+        .collect();
+    assert_eq!(suppressed.len(), 3, "{suppressed:?}");
+    assert!(suppressed.contains(&"secret-access-key"));
+
+    let out = sandbox.scan(&["--no-env", "proj"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout(&out).starts_with("No AWS keys reported (3 suppressed by allow markers)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = sandbox.scan(&["--no-env", "--format", "sarif", "proj"]);
+    assert_eq!(out.status.code(), Some(0));
+    let log = json(&out);
+    assert!(sarif_schema_errors(&log).is_empty());
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 3);
+    assert!(
+        results
+            .iter()
+            .all(|r| r["suppressions"][0]["kind"] == "inSource")
+    );
+    assert_eq!(log["runs"][0]["properties"]["suppressedFindings"], 3);
+    for text in [stdout(&out), stderr(&out)] {
+        assert!(!text.contains("SENTINEL"));
+    }
+
+    // Without the markers the same file fails the scan.
+    let unmarked = fs::read_to_string(sandbox.path("proj/fixtures.py"))
+        .expect("read")
+        .replace("keyless:allow", "")
+        .replace("gitleaks:allow", "");
+    sandbox.write("proj/fixtures.py", &unmarked);
+    let out = sandbox.scan(&["--no-env", "--format", "json", "proj"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(json(&out)["summary"]["suppressed"], 0);
+}
+
+#[test]
+fn baseline_run_reports_only_the_new_key() {
+    let sandbox = Sandbox::new();
+    let old = format!(
+        "line one\n\
+         aws_access_key_id = {AKIA}\n\
+         aws_secret_access_key = {SECRET}\n\
+         \n\n\n\n\n\n\n\
+         AWS_SECRET_ACCESS_KEY={LONE_SECRET}\n"
+    );
+    sandbox.write("proj/app.env", &old);
+    // The baseline lives in the scanned tree: it names key IDs, and must
+    // not become a finding itself.
+    let out = sandbox.scan(&[
+        "--no-env",
+        "--no-aws-files",
+        "--write-baseline",
+        "proj/.keyless-baseline.json",
+        "--format",
+        "json",
+        "proj",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(json(&out)["findings"].as_array().map(Vec::len), Some(2));
+    let baseline = sandbox.path("proj/.keyless-baseline.json");
+    assert_eq!(private_mode(&baseline), 0o600);
+
+    // Known findings only, lines moved around: clean.
+    let moved = format!(
+        "AWS_SECRET_ACCESS_KEY={LONE_SECRET}\n\
+         \n\n\n\n\n\n\n\
+         new first line\n\
+         aws_secret_access_key = {SECRET}\n\
+         aws_access_key_id = {AKIA}\n"
+    );
+    sandbox.write("proj/app.env", &moved);
+    let args = [
+        "--no-env",
+        "--no-aws-files",
+        "--baseline",
+        "proj/.keyless-baseline.json",
+        "--format",
+        "json",
+        "proj",
+    ];
+    let out = sandbox.scan(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let v = json(&out);
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(0), "{v:#}");
+    assert_eq!(v["summary"]["baselined"], 2);
+
+    // A new key among the old ones: only it is reported, and it fails.
+    sandbox.write(
+        "proj/app.env",
+        &format!("{moved}\n\n\n\n\n\n\nexport AWS_ACCESS_KEY_ID={NEW_KEY}\n"),
+    );
+    let out = sandbox.scan(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let v = json(&out);
+    let keys: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["key_id"].as_str().unwrap_or("-"))
+        .collect();
+    assert_eq!(keys, vec![NEW_KEY]);
+    assert_eq!(v["summary"]["baselined"], 2);
+
+    // The text report says how many were left out.
+    let out = sandbox.scan(
+        &args[..4]
+            .iter()
+            .chain(["proj"].iter())
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    assert!(
+        stdout(&out).contains("2 findings already in the baseline"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A plain `--format json` report works as a baseline too.
+    let report = sandbox.scan(&["--no-env", "--no-aws-files", "--format", "json", "proj"]);
+    fs::write(sandbox.path("report.json"), &report.stdout).expect("write report");
+    let out = sandbox.scan(&[
+        "--no-env",
+        "--no-aws-files",
+        "--baseline",
+        "report.json",
+        "proj",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
+
+#[test]
+fn missing_or_corrupt_baseline_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    sandbox.write("proj/a.txt", &format!("{AKIA}\n"));
+    let out = sandbox.scan(&["--no-env", "--baseline", "nope.json", "proj"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("nope.json"), "{err}");
+    assert!(err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("keyless scan --write-baseline nope.json"),
+        "{err}"
+    );
+    assert_eq!(stdout(&out), "");
+
+    sandbox.write("bad.json", "{\"findings\": 3");
+    let out = sandbox.scan(&["--no-env", "--baseline", "bad.json", "proj"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a keyless scan JSON report"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A baseline that cannot be written is named, and the scan still runs.
+    let out = sandbox.scan(&["--no-env", "--write-baseline", "no/such/dir/b.json", "proj"]);
+    assert_eq!(out.status.code(), Some(1), "the key still decides");
+    assert!(
+        stderr(&out).contains("cannot write the baseline"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -20,14 +20,18 @@
 //!       "long_lived": true,                    // decides exit code 1
 //!       "source": "credentials-file",          // "credentials-file" | "config-file" | "environment" | "file"
 //!       "message": "…",
-//!       "fix": "…"
+//!       "fix": "…",
+//!       "fingerprint": "3f0c…"                 // 32 hex digits, stable across runs
 //!     }
 //!   ],
+//!   "suppressed": [ … ],                         // findings marked keyless:allow, same fields
 //!   "errors": [ { "path": "…", "message": "…" } ],   // not scanned: exit 2
 //!   "notes":  [ { "path": "…", "message": "…" } ],   // skipped on purpose, caveats
 //!   "summary": {
 //!     "findings": 3, "high": 1, "medium": 1, "low": 1,
 //!     "long_lived_keys": 1,
+//!     "suppressed": 0,                         // marked keyless:allow or gitleaks:allow
+//!     "baselined": 0,                          // left out: in the --baseline report
 //!     "files_scanned": 10, "bytes_scanned": 12345,
 //!     "binary_skipped": 0, "large_skipped": 0,
 //!     "environment_scanned": true,
@@ -40,7 +44,12 @@
 //! `kind` is one of `long-term-key`, `service-credential`,
 //! `legacy-format-key`, `temporary-key`, `temporary-key-without-token`,
 //! `sts-bearer-token`, `cloudfront-key-pair`, `unrecognised-static-key`,
-//! `shadowed-profile`, `static-source-profile`, `file-permissions`.
+//! `shadowed-profile`, `static-source-profile`, `file-permissions`,
+//! `secret-access-key` (a secret with no key ID nearby: `key_id` is null and
+//! the secret is never included; the fingerprint holds a digest of it).
+//!
+//! A report is also a baseline (`--baseline FILE`): only the `fingerprint`
+//! of each finding is read.
 
 use std::io::{self, Write};
 
@@ -57,6 +66,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct Document<'a> {
     schema_version: u32,
     findings: Vec<JsonFinding<'a>>,
+    suppressed: Vec<JsonFinding<'a>>,
     errors: &'a [Problem],
     notes: &'a [Problem],
     summary: Summary,
@@ -77,6 +87,7 @@ struct JsonFinding<'a> {
     source: Origin,
     message: &'a str,
     fix: &'a str,
+    fingerprint: String,
 }
 
 #[derive(Serialize)]
@@ -86,6 +97,8 @@ struct Summary {
     medium: usize,
     low: usize,
     long_lived_keys: usize,
+    suppressed: usize,
+    baselined: usize,
     files_scanned: u64,
     bytes_scanned: u64,
     binary_skipped: u64,
@@ -114,6 +127,7 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         source: f.origin,
         message: &f.message,
         fix: &f.fix,
+        fingerprint: f.fingerprint(),
     }
 }
 
@@ -123,6 +137,7 @@ pub fn to_value(report: &Report) -> serde_json::Value {
     let doc = Document {
         schema_version: SCHEMA_VERSION,
         findings: report.findings.iter().map(finding).collect(),
+        suppressed: report.suppressed.iter().map(finding).collect(),
         errors: &report.errors,
         notes: &report.notes,
         summary: Summary {
@@ -131,6 +146,8 @@ pub fn to_value(report: &Report) -> serde_json::Value {
             medium: report.count(Severity::Medium),
             low: report.count(Severity::Low),
             long_lived_keys: report.long_lived_keys(),
+            suppressed: report.suppressed.len(),
+            baselined: report.baselined,
             files_scanned: stats.files_scanned,
             bytes_scanned: stats.bytes_scanned,
             binary_skipped: stats.binary_skipped,
@@ -177,6 +194,7 @@ mod tests {
             "source",
             "message",
             "fix",
+            "fingerprint",
         ];
         for f in findings {
             let obj = f.as_object().unwrap();
@@ -204,7 +222,21 @@ mod tests {
                 .any(|f| f["source"] == "environment" && f["file"].is_null())
         );
         let s = &v["summary"];
-        assert_eq!(s["findings"], 11);
+        assert_eq!(s["findings"], 12);
+        assert_eq!(s["suppressed"], 1);
+        assert_eq!(v["suppressed"].as_array().unwrap().len(), 1);
+        assert_eq!(s["baselined"], 0);
+        let lone = findings
+            .iter()
+            .find(|f| f["kind"] == "secret-access-key")
+            .unwrap();
+        assert!(lone["key_id"].is_null());
+        assert_eq!(lone["severity"], "medium");
+        for f in findings {
+            let print = f["fingerprint"].as_str().unwrap();
+            assert_eq!(print.len(), 32);
+            assert!(print.bytes().all(|b| b.is_ascii_hexdigit()));
+        }
         assert_eq!(s["long_lived_keys"], 2);
         assert_eq!(s["exit_code"], 1);
         assert_eq!(s["errors"], 1);

@@ -58,7 +58,7 @@ pub(crate) mod fixtures {
                 2 => (Origin::Environment, None),
                 _ => (Origin::File, Some(PathBuf::from("proj dir/.env"))),
             };
-            let with_key = kind != Kind::FilePermissions;
+            let with_key = !matches!(kind, Kind::FilePermissions | Kind::SecretAccessKey);
             findings.push(Finding {
                 origin,
                 line: file.as_ref().map(|_| i + 1),
@@ -72,8 +72,12 @@ pub(crate) mod fixtures {
                 long_lived: matches!(kind, Kind::LongTermKey | Kind::ServiceCredential),
                 message: format!("message for {}", kind.id()),
                 fix: format!("fix for {}", kind.id()),
+                secret_digest: (kind == Kind::SecretAccessKey).then(|| "ab".repeat(32)),
             });
         }
+        let mut suppressed = findings[0].clone();
+        suppressed.line = Some(99);
+        suppressed.key_id = Some("AKIA2E3RX7TBDLQ6WMPZ".to_string());
         assert!(
             findings
                 .iter()
@@ -81,6 +85,8 @@ pub(crate) mod fixtures {
         );
         let mut report = Report {
             findings,
+            suppressed: vec![suppressed],
+            baselined: 0,
             errors: vec![Problem {
                 path: "/root/secret-dir".to_string(),
                 message: "cannot read: permission denied".to_string(),

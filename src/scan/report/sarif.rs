@@ -7,6 +7,11 @@
 //! from the environment have a logical location only (scan with `--no-env`
 //! for code scanning). Paths that could not be scanned become tool
 //! execution notifications, and `executionSuccessful` is false.
+//!
+//! Findings suppressed by a `keyless:allow`/`gitleaks:allow` marker are
+//! results with an `inSource` suppression (code scanning shows them as
+//! dismissed); findings left out by a baseline are not results, and the
+//! run's properties count both.
 
 use std::io::{self, Write};
 use std::path::{Component, Path};
@@ -67,6 +72,12 @@ fn help(kind: Kind) -> &'static str {
             "Base the role on a keyless profile instead of a static key, then retire the key."
         }
         Kind::FilePermissions => "Make the file private: chmod 600 FILE.",
+        Kind::SecretAccessKey => {
+            "Remove the secret from the file. Find its access key in IAM (the secret alone does \
+             not name it: look at the users' access keys and when each was last used), then \
+             deactivate and delete it, and use short-lived credentials from IAM Identity Center \
+             instead (`keyless login`)."
+        }
     }
 }
 
@@ -144,30 +155,7 @@ fn directory_uri(dir: &Path) -> Option<String> {
     })
 }
 
-/// A stable identity for a finding across runs (FNV-1a over kind, key ID,
-/// profile and file), so code scanning can track it as lines move.
-fn fingerprint(f: &Finding) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let file = f
-        .file
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
-    for part in [
-        f.kind.id(),
-        f.key_id.as_deref().unwrap_or(""),
-        f.profile.as_deref().unwrap_or(""),
-        &file,
-    ] {
-        for b in part.bytes().chain([0u8]) {
-            hash ^= u64::from(b);
-            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
-}
-
-fn result(f: &Finding) -> Value {
+fn result(f: &Finding, suppressed: bool) -> Value {
     let rule_index = Kind::ALL.iter().position(|k| *k == f.kind).unwrap_or(0);
     let mut text = String::new();
     if let Some(profile) = &f.profile {
@@ -209,15 +197,22 @@ fn result(f: &Finding) -> Value {
     if let Some(profile) = &f.profile {
         properties["profile"] = json!(profile);
     }
-    json!({
+    let mut result = json!({
         "ruleId": f.kind.id(),
         "ruleIndex": rule_index,
         "level": level(f.severity),
         "message": { "text": text },
         "locations": [location],
-        "partialFingerprints": { "keylessFinding/v1": fingerprint(f) },
+        "partialFingerprints": { "keylessFinding/v1": f.fingerprint() },
         "properties": properties,
-    })
+    });
+    if suppressed {
+        result["suppressions"] = json!([{
+            "kind": "inSource",
+            "justification": "a keyless:allow or gitleaks:allow marker on the line or the line before",
+        }]);
+    }
+    result
 }
 
 /// The SARIF log as a value.
@@ -252,7 +247,16 @@ pub fn to_value(report: &Report, options: &SarifOptions) -> Value {
             "toolExecutionNotifications": notifications,
         }],
         "columnKind": "unicodeCodePoints",
-        "results": report.findings.iter().map(result).collect::<Vec<_>>(),
+        "results": report
+            .findings
+            .iter()
+            .map(|f| result(f, false))
+            .chain(report.suppressed.iter().map(|f| result(f, true)))
+            .collect::<Vec<_>>(),
+        "properties": {
+            "suppressedFindings": report.suppressed.len(),
+            "baselinedFindings": report.baselined,
+        },
     });
     if let Some(uri) = options.srcroot.as_deref().and_then(directory_uri) {
         run["originalUriBaseIds"] = json!({ "%SRCROOT%": { "uri": uri } });
@@ -288,7 +292,16 @@ mod tests {
         let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
         assert_eq!(rules.len(), Kind::ALL.len());
         let results = run["results"].as_array().unwrap();
-        assert_eq!(results.len(), report.findings.len());
+        assert_eq!(
+            results.len(),
+            report.findings.len() + report.suppressed.len()
+        );
+        let suppressed: Vec<_> = results
+            .iter()
+            .filter(|r| r["suppressions"][0]["kind"] == "inSource")
+            .collect();
+        assert_eq!(suppressed.len(), 1);
+        assert_eq!(run["properties"]["suppressedFindings"], 1);
         for r in results {
             let idx = r["ruleIndex"].as_u64().unwrap() as usize;
             assert_eq!(rules[idx]["id"], r["ruleId"]);
@@ -370,8 +383,8 @@ mod tests {
     #[test]
     fn fingerprints_are_stable_and_distinct() {
         let report = fixtures::every_kind();
-        let prints: Vec<String> = report.findings.iter().map(fingerprint).collect();
-        let again: Vec<String> = report.findings.iter().map(fingerprint).collect();
+        let prints: Vec<String> = report.findings.iter().map(Finding::fingerprint).collect();
+        let again: Vec<String> = report.findings.iter().map(Finding::fingerprint).collect();
         assert_eq!(prints, again);
         let mut unique = prints.clone();
         unique.sort();

@@ -167,8 +167,24 @@ pub fn summary(report: &Report) -> String {
         stats.elapsed.as_secs_f64()
     );
     let keys = report.long_lived_keys();
-    let mut line = if report.findings.is_empty() {
+    let mut left_out = Vec::new();
+    if !report.suppressed.is_empty() {
+        left_out.push(format!(
+            "{} by allow markers",
+            plural(report.suppressed.len(), "suppressed", "suppressed")
+        ));
+    }
+    if report.baselined > 0 {
+        left_out.push(format!(
+            "{} already in the baseline",
+            plural(report.baselined, "finding", "findings")
+        ));
+    }
+    let left_out = left_out.join(", ");
+    let mut line = if report.findings.is_empty() && left_out.is_empty() {
         format!("No AWS keys found; {scanned}.")
+    } else if report.findings.is_empty() {
+        format!("No AWS keys reported ({left_out}); {scanned}.")
     } else {
         let by_severity = [Severity::High, Severity::Medium, Severity::Low]
             .into_iter()
@@ -186,8 +202,13 @@ pub fn summary(report: &Report) -> String {
         } else {
             "No long-lived keys".to_string()
         };
+        let left_out = if left_out.is_empty() {
+            left_out
+        } else {
+            format!("; {left_out}")
+        };
         format!(
-            "{head} ({}: {by_severity}); {scanned}.",
+            "{head} ({}: {by_severity}{left_out}); {scanned}.",
             plural(report.findings.len(), "finding", "findings")
         )
     };
@@ -268,7 +289,13 @@ mod tests {
         assert!(text.contains("not encoded"));
         assert!(text.contains("123456789012"));
         assert!(text.contains("environment [p2]"));
-        assert!(text.contains("Found 2 long-lived keys (11 findings: 3 high, 3 medium, 5 low)"));
+        assert!(
+            text.contains(
+                "Found 2 long-lived keys (12 findings: 3 high, 4 medium, 5 low; \
+                 1 suppressed by allow markers)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("1 path could not be scanned"));
         assert!(text.contains("scanned 12 files (3.5 MB) and the environment"));
         assert!(text.contains("keyless retire --profile p0"));
@@ -284,6 +311,26 @@ mod tests {
             "{}high    {RESET}",
             severity_color(Severity::High)
         )));
+    }
+
+    #[test]
+    fn suppressed_and_baselined_are_counted() {
+        let mut report = fixtures::every_kind();
+        report.baselined = 2;
+        let text = render(&report, false);
+        assert!(
+            text.contains("1 suppressed by allow markers, 2 findings already in the baseline"),
+            "{text}"
+        );
+        report.findings.clear();
+        let text = render(&report, false);
+        assert!(
+            text.starts_with(
+                "No AWS keys reported (1 suppressed by allow markers, 2 findings already \
+                 in the baseline); scanned"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -430,13 +430,18 @@ fn key_in_file(value: &str, line: usize, ctx: &KeyContext<'_>) -> Option<Finding
     let retire = ctx.kind == FileKind::Credentials && ctx.used;
     f.fix = match (&group.profile, retire, f.long_lived) {
         (Some(p), true, true) => format!(
-            "`keyless onboard` (once), then `keyless retire --profile {p}`; then deactivate \
-             and delete the key in IAM"
+            "switch profile '{p}' to IAM Identity Center (`credential_process = keyless \
+             credential-process --profile {p}` in the config file; see the README), move the \
+             key lines of [{p}] out of the credentials file into a private backup, then \
+             deactivate and delete the key in IAM"
         ),
-        (Some(p), true, false) => format!("`keyless retire --profile {p}`"),
+        (Some(p), true, false) => format!(
+            "delete the key lines of [{p}] from the credentials file; keyless fetches \
+             temporary credentials when a tool needs them"
+        ),
         (_, _, true) => format!(
             "delete the key lines from {} in {}, then deactivate and delete the key in IAM \
-             (`keyless onboard` sets up short-lived credentials instead)",
+             (a keyless profile gives short-lived credentials instead; see the README)",
             group.header,
             ctx.path.display()
         ),
@@ -490,8 +495,8 @@ fn shadowing(
              the config file {what}: {why}"
         ),
         fix: format!(
-            "`keyless retire --profile {name}` removes the static key from the credentials file \
-             (with a backup)"
+            "move the static key lines of [{name}] out of the credentials file (into a private \
+             backup) so the profile in the config file is used; then deactivate the key in IAM"
         ),
         secret_digest: None,
     })
@@ -562,8 +567,9 @@ fn source_profile_chains(
                 profile.name, root.name
             ),
             fix: format!(
-                "base '{}' on a keyless profile (`keyless onboard`), then `keyless retire \
-                 --profile {}`",
+                "base '{}' on a keyless profile (`credential_process = keyless \
+                 credential-process --profile NAME`), then move the static key of '{}' out of \
+                 the credentials file and deactivate it in IAM",
                 profile.name, root.name
             ),
             secret_digest: None,
@@ -796,7 +802,8 @@ mod tests {
             f.message
         );
         assert!(
-            f.fix.contains("keyless retire --profile default"),
+            f.fix
+                .contains("keyless credential-process --profile default"),
             "{}",
             f.fix
         );
@@ -893,7 +900,7 @@ mod tests {
             "{}",
             shadow.message
         );
-        assert!(shadow.fix.contains("keyless retire --profile dev"));
+        assert!(shadow.fix.contains("static key lines of [dev]"));
     }
 
     #[test]
@@ -990,8 +997,8 @@ mod tests {
             last.message
         );
         assert!(last.message.contains("appears 2 times"), "{}", last.message);
-        assert!(last.fix.contains("keyless retire --profile a"));
-        assert!(!first.fix.contains("keyless retire"));
+        assert!(last.fix.contains("move the key lines of [a]"));
+        assert!(!first.fix.contains("move the key lines"));
         assert!(
             notes.iter().any(|n| n.message.contains("repeats")),
             "{notes:?}"
@@ -1159,7 +1166,7 @@ source_profile = nowhere
             "{}",
             deep.message
         );
-        assert!(deep.fix.contains("keyless retire --profile base"));
+        assert!(deep.fix.contains("static key of 'base'"));
         assert_eq!(deep.severity, Severity::Medium);
     }
 

@@ -33,7 +33,8 @@ impl EnvCredentials {
 
 const UNSET_FIX: &str = "unset AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, \
     remove them from your shell startup files and CI settings, and use a keyless profile \
-    (`keyless onboard`, then `keyless exec --profile P -- CMD` for tools without profile support)";
+    (`credential_process = keyless credential-process --profile P`, or \
+    `keyless exec --profile P -- CMD` for tools without profile support)";
 
 /// The findings for the environment's credentials.
 pub fn findings(env: &EnvCredentials) -> Vec<Finding> {

@@ -434,7 +434,8 @@ pub(crate) fn hit_finding(path: &Path, hit: KeyHit) -> Finding {
     f.fix = if f.long_lived {
         format!(
             "remove it from this file; if it is still active, deactivate and delete key {} \
-             in IAM, and use short-lived credentials instead (`keyless onboard`)",
+             in IAM, and use short-lived credentials instead (a keyless profile; see the \
+             README)",
             hit.key_id
         )
     } else {

@@ -51,8 +51,9 @@ fn help(kind: Kind) -> &'static str {
     match kind {
         Kind::LongTermKey | Kind::ServiceCredential | Kind::LegacyFormatKey => {
             "Remove the key from the file and deactivate and delete it in IAM. Use short-lived \
-             credentials from IAM Identity Center instead: `keyless onboard`, and \
-             `keyless retire --profile NAME` for keys in ~/.aws/credentials."
+             credentials from IAM Identity Center instead: a keyless profile \
+             (`credential_process = keyless credential-process --profile NAME`, signed in with \
+             `keyless login`)."
         }
         Kind::TemporaryKey | Kind::TemporaryKeyWithoutToken | Kind::StsBearerToken => {
             "Delete the stale temporary credentials; keyless fetches temporary credentials \
@@ -65,8 +66,8 @@ fn help(kind: Kind) -> &'static str {
             "Check what the value is; if it is a real credential, remove it."
         }
         Kind::ShadowedProfile => {
-            "Remove the static key from the credentials file (`keyless retire --profile NAME`) \
-             so the profile in the config file is used."
+            "Move the static key out of the credentials file (into a private backup) so the \
+             profile in the config file is used."
         }
         Kind::StaticSourceProfile => {
             "Base the role on a keyless profile instead of a static key, then retire the key."

@@ -246,12 +246,16 @@ pub fn next_step(report: &Report) -> Option<String> {
     let retire = if profiles.is_empty() {
         String::new()
     } else {
-        let args: Vec<String> = profiles.iter().map(|p| format!("--profile {p}")).collect();
-        format!(", then `keyless retire {}`", args.join(" "))
+        let args: Vec<String> = profiles.iter().map(|p| format!("[{p}]")).collect();
+        format!(
+            ", then move the static keys of {} out of ~/.aws/credentials",
+            args.join(", ")
+        )
     };
     Some(format!(
-        "Next: run `keyless onboard` to get short-lived credentials from IAM Identity Center{retire}; \
-         remove the other keys by hand and deactivate them in IAM."
+        "Next: switch to short-lived credentials from IAM Identity Center (`keyless login`, and \
+         `credential_process = keyless credential-process --profile NAME` in ~/.aws/config; see \
+         the README){retire}; remove the other keys by hand and deactivate them in IAM."
     ))
 }
 
@@ -298,7 +302,7 @@ mod tests {
         );
         assert!(text.contains("1 path could not be scanned"));
         assert!(text.contains("scanned 12 files (3.5 MB) and the environment"));
-        assert!(text.contains("keyless retire --profile p0"));
+        assert!(text.contains("move the static keys of [p0]"));
     }
 
     #[test]

@@ -4,25 +4,31 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use crate::harness::{Run, World};
 
 const AKIA: &str = "AKIARZPUZDIKGB2VALC4"; // account 123456789012
 const ASIA: &str = "ASIAY34FZKBOKMUTVV7A"; // account 609629065308
 const SECRET: &str = "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";
 
+/// A scan on the shared harness's bare world: a temporary HOME, the AWS
+/// file variables pointing into it, none of the real AWS_* variables, and
+/// a time limit on every run.
 struct Sandbox {
-    home: tempfile::TempDir,
+    world: World,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let home = tempfile::tempdir().expect("temp dir");
-        fs::create_dir(home.path().join(".aws")).expect("mkdir .aws");
-        Sandbox { home }
+        Sandbox {
+            world: World::bare(),
+        }
     }
 
     fn path(&self, rel: &str) -> PathBuf {
-        self.home.path().join(rel)
+        self.world.home.path().join(rel)
     }
 
     fn write(&self, rel: &str, text: &str) -> PathBuf {
@@ -39,27 +45,30 @@ impl Sandbox {
         path
     }
 
-    fn command(&self) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_keyless"));
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("AWS_") || key == "NO_COLOR" {
-                cmd.env_remove(&key);
-            }
-        }
-        cmd.env("HOME", self.home.path())
-            .env("AWS_CONFIG_FILE", self.path(".aws/config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.path(".aws/credentials"))
-            .current_dir(self.home.path());
+    /// `keyless` in the sandbox, run from its HOME; colour is left to
+    /// each test.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = self.world.command(args);
+        cmd.env_remove("NO_COLOR")
+            .current_dir(self.world.home.path());
         cmd
     }
 
     fn scan(&self, args: &[&str]) -> Output {
-        self.command()
-            .arg("scan")
-            .args(args)
-            .output()
-            .expect("run keyless")
+        let mut all = vec!["scan"];
+        all.extend_from_slice(args);
+        finish(self.command(&all))
     }
+}
+
+/// Runs a prepared command to the end, bounded in time.
+fn finish(mut cmd: Command) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run keyless");
+    Run::wait(child, &["scan"], Duration::from_secs(120)).output
 }
 
 fn stdout(out: &Output) -> String {
@@ -156,19 +165,17 @@ fn paths_are_walked_and_unreadable_ones_named_on_stderr() {
 #[test]
 fn environment_is_scanned_unless_no_env() {
     let sandbox = Sandbox::new();
-    let mut cmd = sandbox.command();
-    cmd.args(["scan", "--format", "json"])
-        .env("AWS_ACCESS_KEY_ID", AKIA)
+    let mut cmd = sandbox.command(&["scan", "--format", "json"]);
+    cmd.env("AWS_ACCESS_KEY_ID", AKIA)
         .env("AWS_SECRET_ACCESS_KEY", SECRET);
-    let out = cmd.output().expect("run");
+    let out = finish(cmd);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(json(&out)["findings"][0]["source"], "environment");
     assert!(!stdout(&out).contains("SENTINEL") && !stderr(&out).contains("SENTINEL"));
 
-    let mut cmd = sandbox.command();
-    cmd.args(["scan", "--no-env"])
-        .env("AWS_ACCESS_KEY_ID", AKIA);
-    assert_eq!(cmd.output().expect("run").status.code(), Some(0));
+    let mut cmd = sandbox.command(&["scan", "--no-env"]);
+    cmd.env("AWS_ACCESS_KEY_ID", AKIA);
+    assert_eq!(finish(cmd).status.code(), Some(0));
 }
 
 #[test]
@@ -235,12 +242,9 @@ fn broken_files_do_not_stop_the_scan() {
     let mut config = b"\xEF\xBB\xBF[profile p]\n# caf\xE9\n".to_vec();
     config.extend_from_slice(format!("aws_access_key_id = {AKIA}\n").as_bytes());
     fs::write(sandbox.path(".aws/config"), config).expect("write");
-    let out = sandbox
-        .command()
-        .env("AWS_SHARED_CREDENTIALS_FILE", sandbox.path("creds-dir"))
-        .args(["scan", "--format", "json"])
-        .output()
-        .expect("run");
+    let mut cmd = sandbox.command(&["scan", "--format", "json"]);
+    cmd.env("AWS_SHARED_CREDENTIALS_FILE", sandbox.path("creds-dir"));
+    let out = finish(cmd);
     // The key is found (1) and the directory is named on stderr.
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(

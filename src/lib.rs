@@ -6,10 +6,12 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod credentials;
+pub(crate) mod doctor;
 pub mod emulator;
 pub mod identity_center;
 pub mod scan;
 pub mod secret;
+pub(crate) mod shell;
 pub mod store;
 pub mod terminal;
 

@@ -33,16 +33,22 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let plan = ctx.resolve_role(&request)?;
-    let store = ctx.store();
-    if let Some(creds) = auth::cached_role(&store, &plan)? {
-        tracing::debug!("role credentials from the keyring");
-        emit(&creds)?;
-        return Ok(ExitCode::SUCCESS);
-    }
     let auto_login = args.auto_login || plan.auto_login;
-    let creds = fetch(&ctx, &store, &plan, auto_login)?;
+    let creds = obtain(&ctx, &plan, auto_login)?;
     emit(&creds)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Role credentials for `plan`: from the keyring when at least 15 minutes
+/// remain (no async runtime, no HTTP client), else fetched (signing in
+/// first when `auto_login`). Shared with `exec` and `export`.
+pub(crate) fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
+    let store = ctx.store();
+    if let Some(creds) = auth::cached_role(&store, plan)? {
+        tracing::debug!("role credentials from the keyring");
+        return Ok(creds);
+    }
+    fetch(ctx, &store, plan, auto_login)
 }
 
 fn fetch(

@@ -8,8 +8,11 @@ mod harness;
 
 mod basics;
 mod credential_process;
+mod doctor;
+mod exec;
 mod keyring;
 mod login;
 mod logout;
 mod scan;
 mod secrets;
+mod shell;

@@ -82,7 +82,7 @@ pub enum PromptShell {
     Plain,
     /// bash PS1: colour codes marked as zero-width for readline.
     Bash,
-    /// zsh PROMPT with prompt_subst: `%{…%}` around colour, `%` doubled.
+    /// zsh PROMPT with prompt_subst: colour codes marked as zero-width, percent signs doubled.
     Zsh,
 }
 
@@ -119,20 +119,24 @@ pub struct ExecArgs {
     #[arg(long)]
     pub auto_login: bool,
     /// The command and its arguments (default: $SHELL).
-    #[arg(value_name = "CMD", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub command: Vec<String>,
 }
 
 /// `keyless export --format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
-    /// sh, bash, zsh: `eval "$(keyless export)"`.
+    /// sh, bash, zsh: export lines, to eval.
     Env,
     /// One JSON object of the variables.
     Json,
-    /// PowerShell: `keyless export --format powershell | Invoke-Expression`.
+    /// PowerShell: lines for Invoke-Expression.
     Powershell,
-    /// fish: `keyless export --format fish | source`.
+    /// fish: lines to source.
     Fish,
 }
 

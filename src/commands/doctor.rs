@@ -9,7 +9,7 @@ use crate::cli::{DoctorArgs, OutputFormat};
 use crate::commands::Ctx;
 use crate::config::FileKind;
 use crate::credentials;
-use crate::doctor::{self, clock, Report};
+use crate::doctor::{self, Report, clock};
 use crate::scan::aws_files::{self, FileInput};
 use crate::store::KeyringStore;
 
@@ -25,7 +25,9 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
 
     let read = |kind| {
         let path = ctx.env.path(kind);
-        std::fs::read(&path).ok().map(|bytes| FileInput { path, bytes })
+        std::fs::read(&path)
+            .ok()
+            .map(|bytes| FileInput { path, bytes })
     };
     let (findings, _) = aws_files::analyse(
         read(FileKind::Credentials).as_ref(),

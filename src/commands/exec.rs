@@ -66,7 +66,10 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
 
 /// The plan for a profile (default: AWS_PROFILE, else `default`) and the
 /// profile's region, if it has one.
-pub(crate) fn resolve(ctx: &Ctx, profile: Option<&str>) -> anyhow::Result<(RolePlan, Option<String>)> {
+pub(crate) fn resolve(
+    ctx: &Ctx,
+    profile: Option<&str>,
+) -> anyhow::Result<(RolePlan, Option<String>)> {
     let name = profile
         .map(str::to_owned)
         .unwrap_or_else(|| ctx.default_profile());

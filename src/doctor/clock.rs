@@ -24,7 +24,10 @@ pub async fn server_time(url: &str, timeout: Duration) -> Result<i64, String> {
         .build();
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
     let request = http::Request::head(uri)
-        .header(http::header::USER_AGENT, concat!("keyless/", env!("CARGO_PKG_VERSION")))
+        .header(
+            http::header::USER_AGENT,
+            concat!("keyless/", env!("CARGO_PKG_VERSION")),
+        )
         .body(Empty::new())
         .map_err(|e| e.to_string())?;
     let response = tokio::time::timeout(timeout, client.request(request))

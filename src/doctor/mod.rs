@@ -97,9 +97,14 @@ impl Report {
 /// The keyring answered a read.
 pub fn store_check(answer: Result<(), StoreError>) -> Check {
     match answer {
-        Ok(()) => Check::new("store", Outcome::Ok, "the OS keyring answers and is unlocked"),
-        Err(e) => Check::new("store", Outcome::Fail, "the OS keyring cannot be used")
-            .fix(e.to_string()),
+        Ok(()) => Check::new(
+            "store",
+            Outcome::Ok,
+            "the OS keyring answers and is unlocked",
+        ),
+        Err(e) => {
+            Check::new("store", Outcome::Fail, "the OS keyring cannot be used").fix(e.to_string())
+        }
     }
 }
 
@@ -120,8 +125,12 @@ pub fn config_checks(files: &AwsFiles) -> Vec<Check> {
     let mut checks = Vec::new();
     if let Err(e) = files.check() {
         checks.push(
-            Check::new("config", Outcome::Fail, "the AWS files do not parse as the SDKs read them")
-                .fix(format!("{e}; correct that line")),
+            Check::new(
+                "config",
+                Outcome::Fail,
+                "the AWS files do not parse as the SDKs read them",
+            )
+            .fix(format!("{e}; correct that line")),
         );
         return checks;
     }
@@ -157,8 +166,12 @@ pub fn config_checks(files: &AwsFiles) -> Vec<Check> {
                 ),
             )),
             Err(e) => checks.push(
-                Check::new("profile", Outcome::Fail, format!("profile '{name}' does not resolve"))
-                    .fix(e.to_string()),
+                Check::new(
+                    "profile",
+                    Outcome::Fail,
+                    format!("profile '{name}' does not resolve"),
+                )
+                .fix(e.to_string()),
             ),
         }
     }
@@ -240,10 +253,7 @@ pub fn clock_check(url: &str, answer: Result<i64, String>, local_now: i64) -> Ch
             let check = Check::new(
                 "clock",
                 outcome,
-                format!(
-                    "the system clock {how} {url} ({}s {ahead})",
-                    skew.abs()
-                ),
+                format!("the system clock {how} {url} ({}s {ahead})", skew.abs()),
             );
             if outcome == Outcome::Ok {
                 check
@@ -294,7 +304,11 @@ pub fn path_checks(files: &AwsFiles, resolve: &dyn Fn(&str) -> Option<PathBuf>) 
         }
     }
     if programs.is_empty() {
-        return vec![Check::new("path", Outcome::Skip, "no credential_process line runs keyless")];
+        return vec![Check::new(
+            "path",
+            Outcome::Skip,
+            "no credential_process line runs keyless",
+        )];
     }
     let on_path = resolve("keyless");
     let mut checks = Vec::new();
@@ -302,16 +316,20 @@ pub fn path_checks(files: &AwsFiles, resolve: &dyn Fn(&str) -> Option<PathBuf>) 
         let who = format!("credential_process of {}", quoted_list(&profiles));
         match (resolve(&prog), &on_path) {
             (None, _) => checks.push(
-                Check::new("path", Outcome::Fail, format!("{who} runs `{prog}`, which is not found"))
-                    .fix(match &on_path {
-                        Some(found) => format!(
-                            "write the full path in credential_process: {} credential-process …",
-                            found.display()
-                        ),
-                        None => "install keyless on PATH, or write its full path in \
+                Check::new(
+                    "path",
+                    Outcome::Fail,
+                    format!("{who} runs `{prog}`, which is not found"),
+                )
+                .fix(match &on_path {
+                    Some(found) => format!(
+                        "write the full path in credential_process: {} credential-process …",
+                        found.display()
+                    ),
+                    None => "install keyless on PATH, or write its full path in \
                                  credential_process"
-                            .to_owned(),
-                    }),
+                        .to_owned(),
+                }),
             ),
             (Some(target), Some(found)) if target != *found => checks.push(
                 Check::new(
@@ -323,8 +341,10 @@ pub fn path_checks(files: &AwsFiles, resolve: &dyn Fn(&str) -> Option<PathBuf>) 
                         found.display()
                     ),
                 )
-                .fix("keep one keyless: remove the other copy, or point credential_process at \
-                      the one on PATH"),
+                .fix(
+                    "keep one keyless: remove the other copy, or point credential_process at \
+                      the one on PATH",
+                ),
             ),
             (Some(target), _) => checks.push(Check::new(
                 "path",
@@ -338,7 +358,11 @@ pub fn path_checks(files: &AwsFiles, resolve: &dyn Fn(&str) -> Option<PathBuf>) 
 
 fn quoted_list(names: &[String]) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-    let noun = if names.len() == 1 { "profile" } else { "profiles" };
+    let noun = if names.len() == 1 {
+        "profile"
+    } else {
+        "profiles"
+    };
     format!("{noun} {}", quoted.join(", "))
 }
 
@@ -387,7 +411,10 @@ mod tests {
         let checks = config_checks(&files);
         let dev = checks.iter().find(|c| c.summary.contains("'dev'")).unwrap();
         assert_eq!(dev.outcome, Outcome::Ok, "{dev:?}");
-        let broken = checks.iter().find(|c| c.summary.contains("'broken'")).unwrap();
+        let broken = checks
+            .iter()
+            .find(|c| c.summary.contains("'broken'"))
+            .unwrap();
         assert_eq!(broken.outcome, Outcome::Fail);
         assert!(broken.fix.as_ref().unwrap().contains("sso_"), "{broken:?}");
         assert!(!checks.iter().any(|c| c.summary.contains("'other'")));
@@ -406,7 +433,10 @@ mod tests {
         let far = clock_check(url, Ok(1000), 2000);
         assert_eq!(far.outcome, Outcome::Fail);
         assert!(far.summary.contains("1000s ahead"), "{far:?}");
-        assert_eq!(clock_check(url, Err("offline".into()), 0).outcome, Outcome::Skip);
+        assert_eq!(
+            clock_check(url, Err("offline".into()), 0).outcome,
+            Outcome::Skip
+        );
 
         let files = AwsFiles::from_texts(CONFIG, "");
         let eps = clock_endpoints(&files, |_| None);
@@ -419,28 +449,44 @@ mod tests {
 
     #[test]
     fn the_keyless_that_profiles_run() {
-        assert_eq!(program_of("keyless credential-process").as_deref(), Some("keyless"));
+        assert_eq!(
+            program_of("keyless credential-process").as_deref(),
+            Some("keyless")
+        );
         assert_eq!(
             program_of("  '/opt/key less/keyless' x").as_deref(),
             Some("/opt/key less/keyless")
         );
-        assert_eq!(program_of("\"C:\\k\\keyless.exe\" x").as_deref(), Some("C:\\k\\keyless.exe"));
+        assert_eq!(
+            program_of("\"C:\\k\\keyless.exe\" x").as_deref(),
+            Some("C:\\k\\keyless.exe")
+        );
         assert_eq!(program_of(""), None);
 
         let files = AwsFiles::from_texts(CONFIG, "");
         let here = PathBuf::from("/usr/bin/keyless");
         let same = |p: &str| (p == "keyless").then(|| here.clone());
         let checks = path_checks(&files, &same);
-        let missing = checks.iter().find(|c| c.summary.contains("/opt/key less")).unwrap();
+        let missing = checks
+            .iter()
+            .find(|c| c.summary.contains("/opt/key less"))
+            .unwrap();
         assert_eq!(missing.outcome, Outcome::Fail);
         assert!(missing.fix.as_ref().unwrap().contains("/usr/bin/keyless"));
         assert!(checks.iter().any(|c| c.outcome == Outcome::Ok));
 
         let other = |p: &str| {
-            Some(PathBuf::from(if p == "keyless" { "/usr/bin/keyless" } else { "/opt/keyless" }))
+            Some(PathBuf::from(if p == "keyless" {
+                "/usr/bin/keyless"
+            } else {
+                "/opt/keyless"
+            }))
         };
         let checks = path_checks(&files, &other);
-        assert!(checks.iter().any(|c| c.outcome == Outcome::Warn), "{checks:?}");
+        assert!(
+            checks.iter().any(|c| c.outcome == Outcome::Warn),
+            "{checks:?}"
+        );
 
         let none = AwsFiles::from_texts("[profile a]\nregion = x\n", "");
         assert_eq!(path_checks(&none, &same)[0].outcome, Outcome::Skip);

@@ -39,7 +39,10 @@ pub fn vars<'a>(
 ) -> Vec<(&'static str, &'a str)> {
     let mut vars = vec![
         ("AWS_ACCESS_KEY_ID", creds.access_key_id.as_str()),
-        ("AWS_SECRET_ACCESS_KEY", creds.secret_access_key.expose().as_str()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            creds.secret_access_key.expose().as_str(),
+        ),
         ("AWS_SESSION_TOKEN", creds.session_token.expose().as_str()),
         (EXPIRATION_ENV, expiration),
     ];
@@ -66,9 +69,9 @@ pub fn write(format: ExportFormat, vars: &[(&str, &str)], out: &mut dyn Write) -
             }
         }
         ExportFormat::Fish => {
-            for k in REMOVED {
-                writeln!(out, "set -e {k}")?;
-            }
+            // `set -e` of an unset variable fails, and fish's `set` keeps
+            // the last status: `or true` so that sourcing this succeeds.
+            writeln!(out, "set -e {}; or true", REMOVED.join(" "))?;
             for (k, v) in vars {
                 writeln!(out, "set -gx {k} {}", quote::fish(v))?;
             }
@@ -120,15 +123,27 @@ mod tests {
     #[test]
     fn each_format_quotes_for_its_shell() {
         let env = text(ExportFormat::Env, Some("eu-west-1"));
-        assert!(env.starts_with("unset AWS_PROFILE AWS_DEFAULT_PROFILE\n"), "{env}");
-        assert!(env.contains(r#"export AWS_SECRET_ACCESS_KEY='se'\''cr"et$x`y\z'"#), "{env}");
+        assert!(
+            env.starts_with("unset AWS_PROFILE AWS_DEFAULT_PROFILE\n"),
+            "{env}"
+        );
+        assert!(
+            env.contains(r#"export AWS_SECRET_ACCESS_KEY='se'\''cr"et$x`y\z'"#),
+            "{env}"
+        );
         assert!(env.contains("export AWS_CREDENTIAL_EXPIRATION='2027-01-15T08:00:00Z'"));
         assert!(env.contains("export AWS_DEFAULT_REGION='eu-west-1'"));
         let fish = text(ExportFormat::Fish, None);
-        assert!(fish.contains(r#"set -gx AWS_SECRET_ACCESS_KEY 'se\'cr"et$x`y\\z'"#), "{fish}");
+        assert!(
+            fish.contains(r#"set -gx AWS_SECRET_ACCESS_KEY 'se\'cr"et$x`y\\z'"#),
+            "{fish}"
+        );
         assert!(!fish.contains("AWS_REGION"));
         let ps = text(ExportFormat::Powershell, None);
-        assert!(ps.contains(r#"$Env:AWS_SECRET_ACCESS_KEY = 'se''cr"et$x`y\z'"#), "{ps}");
+        assert!(
+            ps.contains(r#"$Env:AWS_SECRET_ACCESS_KEY = 'se''cr"et$x`y\z'"#),
+            "{ps}"
+        );
         let json: serde_json::Value =
             serde_json::from_str(&text(ExportFormat::Json, None)).unwrap();
         assert_eq!(json["AWS_SECRET_ACCESS_KEY"], "se'cr\"et$x`y\\z");

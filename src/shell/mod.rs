@@ -48,9 +48,6 @@ impl Shell {
     }
 }
 
-/// The starship custom-module snippet (`shell/starship.toml`).
-pub const STARSHIP: &str = include_str!("../../shell/starship.toml");
-
 /// The one line `shell-init` prints: it evaluates the full script through
 /// this binary's absolute path, so the rc file never goes stale.
 pub fn init_stub(shell: Shell, exe: &Path) -> String {
@@ -59,9 +56,9 @@ pub fn init_stub(shell: Shell, exe: &Path) -> String {
     match shell {
         Shell::Bash | Shell::Zsh => format!("eval \"$({exe} shell-init {name} --full)\"\n"),
         Shell::Fish => format!("{exe} shell-init {name} --full | source\n"),
-        Shell::Powershell => format!(
-            "Invoke-Expression (& {exe} shell-init {name} --full | Out-String)\n"
-        ),
+        Shell::Powershell => {
+            format!("Invoke-Expression (& {exe} shell-init {name} --full | Out-String)\n")
+        }
     }
 }
 
@@ -114,7 +111,12 @@ mod tests {
         assert!(init_stub(Shell::Powershell, exe).starts_with("Invoke-Expression (& '/opt/"));
         for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell] {
             let full = full_script(shell, exe);
-            assert!(full.lines().next().unwrap().contains("'/opt/key less/bin/keyless'"));
+            assert!(
+                full.lines()
+                    .next()
+                    .unwrap()
+                    .contains("'/opt/key less/bin/keyless'")
+            );
             assert!(full.contains("keyless"));
         }
     }

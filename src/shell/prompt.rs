@@ -62,24 +62,28 @@ pub enum Source {
     Profile(String),
 }
 
-/// `None`: nothing to show (no profile; an unreadable expiry).
+/// `None`: nothing to show (no profile; an unreadable expiry). A
+/// `--profile` other than the one whose credentials are in the
+/// environment is looked up in the files.
 pub fn source(profile_flag: Option<&str>, env: &PromptEnv) -> Option<Source> {
+    let profile_flag = profile_flag.filter(|p| !p.is_empty());
     if let Some(text) = &env.credential_expiration {
-        let expires_at = OffsetDateTime::parse(text.trim(), &Rfc3339)
-            .ok()?
-            .unix_timestamp();
-        let profile = profile_flag
-            .map(str::to_owned)
-            .or_else(|| env.keyless_profile.clone())
+        let env_profile = env
+            .keyless_profile
+            .clone()
             .or_else(|| env.aws_profile.clone())
             .unwrap_or_else(|| "aws".to_owned());
-        return Some(Source::Environment {
-            profile,
-            expires_at,
-        });
+        if profile_flag.is_none_or(|p| p == env_profile) {
+            let expires_at = OffsetDateTime::parse(text.trim(), &Rfc3339)
+                .ok()?
+                .unix_timestamp();
+            return Some(Source::Environment {
+                profile: env_profile,
+                expires_at,
+            });
+        }
     }
     profile_flag
-        .filter(|p| !p.is_empty())
         .map(str::to_owned)
         .or_else(|| env.aws_profile.clone())
         .map(Source::Profile)
@@ -268,10 +272,7 @@ pub fn render(template: &str, segment: &Segment, now: i64, style: Style) -> Stri
         PromptShell::Zsh => ("%{", "%}"),
     };
     let mut out = String::new();
-    let _ = write!(
-        out,
-        "{open}\x1b[{color}m{close}{text}{open}\x1b[0m{close}"
-    );
+    let _ = write!(out, "{open}\x1b[{color}m{close}{text}{open}\x1b[0m{close}");
     out
 }
 
@@ -330,6 +331,11 @@ mod tests {
             })
         );
         assert_eq!(
+            source(Some("prod"), &exported),
+            Some(Source::Profile("prod".into())),
+            "another profile than the exported one is looked up"
+        );
+        assert_eq!(
             source(None, &env(&[(EXPIRATION_ENV, "not a time")])),
             None,
             "an unreadable expiry hides the segment"
@@ -349,7 +355,12 @@ mod tests {
         assert_eq!(render(DEFAULT_FORMAT, &seg, NOW, PLAIN), "ro expired");
         let seg = from_config(&state, config, "cli").unwrap();
         assert_eq!(
-            render("{profile}:{account}/{role}@{session} {remaining}", &seg, NOW, PLAIN),
+            render(
+                "{profile}:{account}/{role}@{session} {remaining}",
+                &seg,
+                NOW,
+                PLAIN
+            ),
             "cli:111122223333/Developer@corp 42m"
         );
         assert_eq!(from_config(&state, config, "missing"), None);
@@ -399,7 +410,15 @@ mod tests {
         );
         let pct = Segment::from_env("100%\x1b[2J".into(), NOW + 60);
         assert_eq!(
-            render("{profile}", &pct, NOW, Style { color: false, shell: PromptShell::Zsh }),
+            render(
+                "{profile}",
+                &pct,
+                NOW,
+                Style {
+                    color: false,
+                    shell: PromptShell::Zsh
+                }
+            ),
             "100%%?[2J"
         );
     }
@@ -410,7 +429,10 @@ mod tests {
         assert!(check_format("[{profile}|{account}|{role}|{session}]").is_ok());
         assert!(check_format("plain").is_ok());
         let err = check_format("{profil}").unwrap_err();
-        assert!(err.contains("{profil}") && err.contains("{remaining}"), "{err}");
+        assert!(
+            err.contains("{profil}") && err.contains("{remaining}"),
+            "{err}"
+        );
         assert!(check_format("{profile").is_err());
     }
 }

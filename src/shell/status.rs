@@ -143,7 +143,6 @@ pub fn write_text(status: &Status, out: &mut dyn Write) -> io::Result<()> {
     if status.roles.is_empty() {
         writeln!(out, "  (none cached)")?;
     }
-    let width = |f: fn(&RoleStatus) -> usize| status.roles.iter().map(f).max().unwrap_or(0);
     let profiles = |r: &RoleStatus| {
         if r.profiles.is_empty() {
             "-".to_owned()
@@ -151,8 +150,18 @@ pub fn write_text(status: &Status, out: &mut dyn Write) -> io::Result<()> {
             r.profiles.join(",")
         }
     };
-    let pw = width(|r| profiles(r).len());
-    let aw = width(|r| r.account_id.len() + 1 + r.role_name.len());
+    let pw = status
+        .roles
+        .iter()
+        .map(|r| profiles(r).len())
+        .max()
+        .unwrap_or(0);
+    let aw = status
+        .roles
+        .iter()
+        .map(|r| r.account_id.len() + 1 + r.role_name.len())
+        .max()
+        .unwrap_or(0);
     for r in &status.roles {
         let left = match r.remaining_secs {
             Some(secs) => human_remaining(secs),
@@ -194,7 +203,9 @@ mod tests {
         r.profiles = vec!["dev".into()];
         r.expiration = Some(now + 42 * 60);
         state.role_mut("corp", "111122223333", "Admin").expiration = Some(now + 60);
-        state.role_mut("corp", "444455556666", "ReadOnly").expiration = Some(now - 1);
+        state
+            .role_mut("corp", "444455556666", "ReadOnly")
+            .expiration = Some(now - 1);
         state.role_mut("old", "1", "R");
 
         let s = status(&state, now);
@@ -215,7 +226,10 @@ mod tests {
         let mut text = Vec::new();
         write_text(&s, &mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
-        assert!(text.contains("corp  signed in, 1h00m left, refreshable"), "{text}");
+        assert!(
+            text.contains("corp  signed in, 1h00m left, refreshable"),
+            "{text}"
+        );
         assert!(text.contains("dev  111122223333/Developer  42m"), "{text}");
         assert!(text.contains("expired"), "{text}");
 

@@ -36,7 +36,9 @@ fn all_well_then_each_problem_with_its_fix() {
 
     // A static key under the profile's name, an sso_* key beside
     // credential_process, a keyless that is not there.
-    w.write_credentials("[dev]\naws_access_key_id = AKIAY34FZKBOKMUTVV7A\naws_secret_access_key = x\n");
+    w.write_credentials(
+        "[dev]\naws_access_key_id = AKIAY34FZKBOKMUTVV7A\naws_secret_access_key = x\n",
+    );
     w.write_config(&format!(
         "{}\n[profile mixed]\ncredential_process = /nonexistent/keyless credential-process --profile mixed\n\
          sso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\n",
@@ -69,7 +71,10 @@ fn an_unreachable_keyring_and_an_offline_clock() {
     assert_eq!(outcomes(&v, "store"), ["fail"], "{v:#}");
     assert_eq!(outcomes(&v, "clock"), ["skip"], "{v:#}");
     let store = &v["checks"][0];
-    assert!(store["fix"].as_str().unwrap().contains("gnome-keyring"), "{store}");
+    assert!(
+        store["fix"].as_str().unwrap().contains("gnome-keyring"),
+        "{store}"
+    );
     let offline = w.run(&["doctor", "--offline", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&offline.stdout()).unwrap();
     assert_eq!(outcomes(&v, "clock"), ["skip"]);

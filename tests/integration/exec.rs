@@ -38,10 +38,21 @@ fn exec_passes_credentials_and_removes_the_profile() {
     with_region(&w);
     w.login();
     let want = expected(&w);
-    let mut cmd = w.command(&["exec", "--", "sh", "-c", &format!("{SHOW}; echo \"$KEYLESS_EXEC\"")]);
-    cmd.env("AWS_PROFILE", "dev").env("AWS_DEFAULT_PROFILE", "dev");
+    let mut cmd = w.command(&[
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        &format!("{SHOW}; echo \"$KEYLESS_EXEC\""),
+    ]);
+    cmd.env("AWS_PROFILE", "dev")
+        .env("AWS_DEFAULT_PROFILE", "dev");
     let out = cmd.output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let (shown, marker) = text.trim_end().rsplit_once('\n').unwrap();
     check_shown(shown, &want);
@@ -52,13 +63,42 @@ fn exec_passes_credentials_and_removes_the_profile() {
 fn exec_returns_the_exit_code_and_128_plus_the_signal() {
     let w = world!();
     w.login();
-    w.run(&["exec", "--profile", "dev", "--", "sh", "-c", "exit 7"]).failure(7);
+    w.run(&["exec", "--profile", "dev", "--", "sh", "-c", "exit 7"])
+        .failure(7);
     w.run(&["exec", "--profile", "dev", "--", "true"]).success();
-    w.run(&["exec", "--profile", "dev", "--", "sh", "-c", "kill -TERM $$"]).failure(128 + 15);
-    w.run(&["exec", "--profile", "dev", "--", "sh", "-c", "kill -KILL $$"]).failure(128 + 9);
-    let run = w.run(&["exec", "--profile", "dev", "--", "no-such-program-keyless-test"]);
+    w.run(&[
+        "exec",
+        "--profile",
+        "dev",
+        "--",
+        "sh",
+        "-c",
+        "kill -TERM $$",
+    ])
+    .failure(128 + 15);
+    w.run(&[
+        "exec",
+        "--profile",
+        "dev",
+        "--",
+        "sh",
+        "-c",
+        "kill -KILL $$",
+    ])
+    .failure(128 + 9);
+    let run = w.run(&[
+        "exec",
+        "--profile",
+        "dev",
+        "--",
+        "no-such-program-keyless-test",
+    ]);
     run.failure(127);
-    assert!(run.stderr().contains("no-such-program-keyless-test"), "{}", run.stderr());
+    assert!(
+        run.stderr().contains("no-such-program-keyless-test"),
+        "{}",
+        run.stderr()
+    );
 }
 
 #[test]
@@ -68,7 +108,7 @@ fn exec_forwards_signals_to_the_child() {
     for (signal, number) in [("TERM", 15), ("INT", 2), ("HUP", 1)] {
         let ready = w.home.path().join(format!("ready-{signal}"));
         let script = format!(
-            "trap 'exit {}' {signal}; : > '{}'; sleep 30 & wait",
+            "trap 'kill $! 2>/dev/null; exit {}' {signal}; : > '{}'; sleep 30 >/dev/null 2>&1 & wait",
             100 + number,
             ready.display()
         );
@@ -97,10 +137,24 @@ fn exec_forwards_signals_to_the_child() {
 fn exec_refuses_to_nest() {
     let w = world!();
     w.login();
-    let run = w.run(&["exec", "--profile", "dev", "--", "keyless", "exec", "--profile", "dev", "--", "true"]);
+    let run = w.run(&[
+        "exec",
+        "--profile",
+        "dev",
+        "--",
+        "keyless",
+        "exec",
+        "--profile",
+        "dev",
+        "--",
+        "true",
+    ]);
     run.failure(1);
     let err = run.stderr();
-    assert!(err.contains("already inside `keyless exec` for profile 'dev'"), "{err}");
+    assert!(
+        err.contains("already inside `keyless exec` for profile 'dev'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -144,9 +198,18 @@ fn export_is_read_back_by_real_shells() {
     w.login();
     let want = expected(&w);
     let cases = [
-        ("bash", format!("eval \"$(keyless export --profile dev)\" && {SHOW}")),
-        ("zsh", format!("eval \"$(keyless export --profile dev)\" && {SHOW}")),
-        ("sh", format!("eval \"$(keyless export --profile dev)\" && {SHOW}")),
+        (
+            "bash",
+            format!("eval \"$(keyless export --profile dev)\" && {SHOW}"),
+        ),
+        (
+            "zsh",
+            format!("eval \"$(keyless export --profile dev)\" && {SHOW}"),
+        ),
+        (
+            "sh",
+            format!("eval \"$(keyless export --profile dev)\" && {SHOW}"),
+        ),
         (
             "fish",
             "keyless export --profile dev --format fish | source; and printf '%s\\n' \
@@ -181,7 +244,13 @@ fn export_is_read_back_by_real_shells() {
 
     // PowerShell is not in Debian's archive, so it cannot be run here; the
     // format is pinned instead.
-    let ps = w.run(&["export", "--profile", "dev", "--format", "powershell"]).success().stdout();
-    assert!(ps.contains(&format!("$Env:AWS_SESSION_TOKEN = '{}'", want["SessionToken"].as_str().unwrap())));
+    let ps = w
+        .run(&["export", "--profile", "dev", "--format", "powershell"])
+        .success()
+        .stdout();
+    assert!(ps.contains(&format!(
+        "$Env:AWS_SESSION_TOKEN = '{}'",
+        want["SessionToken"].as_str().unwrap()
+    )));
     assert!(ps.contains("Remove-Item -ErrorAction SilentlyContinue Env:AWS_PROFILE"));
 }

@@ -68,10 +68,14 @@ fn prompt_shows_fresh_nearly_expired_and_expired_roles() {
         let (out, err, code) = prompt(&w, Some("dev"), &[]);
         assert_eq!((out.as_str(), err.as_str(), code), (want, "", 0));
     }
-    write_state(&w, 9 * 60);
+    write_state(&w, 9 * 60 - 30);
     let (out, _, _) = prompt(&w, Some("dev"), &["--color", "--shell", "bash"]);
     assert_eq!(out, "\u{1}\x1b[33m\u{2}dev 8m\u{1}\x1b[0m\u{2}");
-    let (out, _, _) = prompt(&w, None, &["--profile", "dev", "--format", "{account}/{role}"]);
+    let (out, _, _) = prompt(
+        &w,
+        None,
+        &["--profile", "dev", "--format", "{account}/{role}"],
+    );
     assert_eq!(out, "111122223333/Developer");
 }
 
@@ -91,7 +95,10 @@ fn prompt_is_silent_on_any_failure() {
     let w = World::bare();
     w.write_config(&standard_config());
     // No state file.
-    assert_eq!(prompt(&w, Some("dev"), &[]), (String::new(), String::new(), 0));
+    assert_eq!(
+        prompt(&w, Some("dev"), &[]),
+        (String::new(), String::new(), 0)
+    );
     // Corrupt state files.
     for garbage in ["", "{", "not json", "{\"roles\": 5}", "\u{0}\u{1}"] {
         std::fs::create_dir_all(state_path(&w).parent().unwrap()).unwrap();
@@ -107,7 +114,10 @@ fn prompt_is_silent_on_any_failure() {
     assert_eq!(prompt(&w, Some("nope"), &[]).0, "");
     assert_eq!(prompt(&w, None, &[]).0, "");
     w.write_config("[profile dev\n\u{ff}");
-    assert_eq!(prompt(&w, Some("ro"), &[]), (String::new(), String::new(), 0));
+    assert_eq!(
+        prompt(&w, Some("ro"), &[]),
+        (String::new(), String::new(), 0)
+    );
     // A state directory that cannot be read.
     let mut cmd = w.command(&["prompt"]);
     cmd.env("AWS_PROFILE", "dev")
@@ -133,7 +143,10 @@ fn a_bad_prompt_format_is_a_usage_error() {
     let w = World::bare();
     let (_, err, code) = prompt(&w, Some("dev"), &["--format", "{nope}"]);
     assert_eq!(code, 2);
-    assert!(err.contains("{nope}") && err.contains("{remaining}"), "{err}");
+    assert!(
+        err.contains("{nope}") && err.contains("{remaining}"),
+        "{err}"
+    );
 }
 
 pub fn time_rfc3339(epoch: i64) -> String {
@@ -152,12 +165,18 @@ fn status_json_matches_its_documented_schema() {
     run.success();
     let value: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/status.schema.json"))
-            .unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/docs/status.schema.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}\n{value:#}");
     assert_eq!(value["schema_version"], 1);
     assert_eq!(value["sessions"][0]["name"], "corp");
@@ -176,7 +195,13 @@ fn status_json_matches_its_documented_schema() {
     let run = empty.run(&["status", "--format", "json"]);
     let value: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
     assert!(validator.is_valid(&value), "{value}");
-    assert!(empty.run(&["status"]).success().stdout().contains("keyless login"));
+    assert!(
+        empty
+            .run(&["status"])
+            .success()
+            .stdout()
+            .contains("keyless login")
+    );
 
     let text = w.run(&["status"]).success().stdout();
     assert!(text.contains("dev  111122223333/Developer  42m"), "{text}");
@@ -228,7 +253,10 @@ fn scripts_pass_their_shells_syntax_checks() {
         for full in [false, true] {
             let file = dir.path().join(format!("init-{shell}-{full}"));
             let text = shell_init(&w, shell, full);
-            assert!(text.contains(KEYLESS), "{shell}: the binary's absolute path: {text}");
+            assert!(
+                text.contains(KEYLESS),
+                "{shell}: the binary's absolute path: {text}"
+            );
             if !full {
                 assert_eq!(text.lines().count(), 1, "{text}");
             }
@@ -247,13 +275,26 @@ fn scripts_pass_their_shells_syntax_checks() {
         // The committed file itself, too.
         let ext = if shell == "bash" { "bash" } else { shell };
         let file = format!("{}/shell/keyless.{ext}", env!("CARGO_MANIFEST_DIR"));
-        let out = Command::new(check[0]).args(&check[1..]).arg(&file).output().unwrap();
-        assert!(out.status.success(), "{file}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(check[0])
+            .args(&check[1..])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     // PowerShell cannot be installed from Debian's archive: its script is
     // checked here only for what it must contain.
     let ps = shell_init(&w, "powershell", true);
-    for needle in ["function global:prompt", "keyless-use", "Register-ArgumentCompleter", "completions powershell"] {
+    for needle in [
+        "function global:prompt",
+        "keyless-use",
+        "Register-ArgumentCompleter",
+        "completions powershell",
+    ] {
         assert!(ps.contains(needle), "{needle}");
     }
 }
@@ -413,7 +454,10 @@ fn completions_load_in_their_shells() {
         ),
         (
             "fish",
-            format!("source '{}'; and complete -c keyless | grep -q shell-init", file("fish")),
+            format!(
+                "source '{}'; and complete -c keyless | grep -q shell-init",
+                file("fish")
+            ),
         ),
     ];
     for (shell, script) in checks {
@@ -453,12 +497,23 @@ fn man_renders() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("credential-process") && text.contains("shell-init"), "{text}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("credential-process") && text.contains("shell-init"),
+        "{text}"
+    );
 
     let exec = w.run(&["man", "exec"]).success().stdout();
     std::fs::write(&file, &exec).unwrap();
-    let out = Command::new("man").args(["-l", "-P", "cat"]).arg(&file).output().unwrap();
+    let out = Command::new("man")
+        .args(["-l", "-P", "cat"])
+        .arg(&file)
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("keyless-exec"));
     w.run(&["man", "nope"]).failure(2);
 }

@@ -12,8 +12,6 @@
 //!    that profile in the state file, or, if the state file does not name
 //!    the profile, the role the config file gives it, looked up in the state.
 
-use std::fmt::Write as _;
-
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -271,9 +269,7 @@ pub fn render(template: &str, segment: &Segment, now: i64, style: Style) -> Stri
         PromptShell::Bash => ("\u{1}", "\u{2}"),
         PromptShell::Zsh => ("%{", "%}"),
     };
-    let mut out = String::new();
-    let _ = write!(out, "{open}\x1b[{color}m{close}{text}{open}\x1b[0m{close}");
-    out
+    format!("{open}\x1b[{color}m{close}{text}{open}\x1b[0m{close}")
 }
 
 #[cfg(test)]

@@ -257,7 +257,7 @@ impl<I: IdentityCenter> Auth<'_, I> {
         clock.ui.finished(grant.is_ok());
         let token = self.token_item(grant?, None);
         store::save_token(self.store, &session.name, &token)?;
-        self.record_session(session, token.expires_at, true);
+        self.record_session(session, &token, true);
         Ok(token)
     }
 
@@ -353,7 +353,7 @@ impl<I: IdentityCenter> Auth<'_, I> {
             Ok(grant) => {
                 let refreshed = self.token_item(grant, Some(refresh_token.clone()));
                 store::save_token(self.store, &session.name, &refreshed)?;
-                self.record_session(session, refreshed.expires_at, false);
+                self.record_session(session, &refreshed, false);
                 tracing::info!(session = %session.name, "access token refreshed");
                 Ok(refreshed.access_token)
             }
@@ -466,13 +466,14 @@ impl<I: IdentityCenter> Auth<'_, I> {
         }
     }
 
-    fn record_session(&self, session: &SsoSession, expires_at: i64, login: bool) {
+    fn record_session(&self, session: &SsoSession, token: &TokenItem, login: bool) {
         let now = self.now();
         self.update_state(|state| {
             let entry = state.sessions.entry(session.name.clone()).or_default();
             entry.start_url = session.start_url.clone();
             entry.region = session.region.clone();
-            entry.token_expires_at = Some(expires_at);
+            entry.token_expires_at = Some(token.expires_at);
+            entry.refreshable = Some(token.refresh_token.is_some());
             if login {
                 entry.last_login = Some(now);
             }

@@ -8,6 +8,7 @@ use crate::emulator;
 use crate::policy::alert::DEFAULT_TOPIC_NAME;
 use crate::policy::scp::{DEFAULT_EXEMPT_PATH, SCP_SIZE_LIMIT};
 use crate::scan::walk::DEFAULT_MAX_FILE_SIZE;
+use crate::shell::prompt::DEFAULT_FORMAT;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,6 +47,168 @@ pub enum Command {
     Scan(ScanArgs),
     /// Guardrails against long-lived keys for platform teams: an SCP, an RCP and alert rules.
     Policy(PolicyArgs),
+    /// Show sso-sessions and cached roles with the time they have left (offline).
+    Status(StatusArgs),
+    /// Print a short segment for the shell prompt, e.g. `dev 42m` (offline, silent on failure).
+    Prompt(PromptArgs),
+    /// Run a command with temporary role credentials in its environment.
+    Exec(ExecArgs),
+    /// Print temporary role credentials as variables for a shell, or as JSON.
+    Export(ExportArgs),
+    /// Print the line that loads the shell integration (prompt segment, keyless-use, completion).
+    ShellInit(ShellInitArgs),
+    /// Print a completion script for a shell.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff), e.g. `keyless man | man -l -`.
+    Man(ManArgs),
+    /// Check the keyring, the AWS files, the clock and the keyless on PATH; each problem with its fix.
+    Doctor(DoctorArgs),
+}
+
+/// `--format` of commands whose output is text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// For people.
+    Text,
+    /// One JSON document (schema_version 1).
+    Json,
+}
+
+/// Every sso-session and every cached role, from the state file only:
+/// never the keyring, never the network.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format (JSON schema in docs/status.md).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+}
+
+/// Which shell's prompt the segment is for (how colour codes are escaped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PromptShell {
+    /// Raw text: fish, PowerShell, starship.
+    Plain,
+    /// bash PS1: colour codes marked as zero-width for readline.
+    Bash,
+    /// zsh PROMPT with prompt_subst: colour codes marked as zero-width, percent signs doubled.
+    Zsh,
+}
+
+/// One short segment for PS1. Reads the environment, then at most the state
+/// file and the config file; never the keyring or the network. Prints
+/// nothing, and exits 0, when there is nothing to show or anything fails.
+#[derive(Debug, Args)]
+pub struct PromptArgs {
+    /// The profile to show (default: AWS_PROFILE). Credentials from `keyless exec` or
+    /// `keyless export` in the environment are shown by their AWS_CREDENTIAL_EXPIRATION.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The segment: {profile}, {remaining}, {account}, {role}, {session}.
+    #[arg(long, default_value = DEFAULT_FORMAT)]
+    pub format: String,
+    /// Colour the segment: green, yellow under 15 minutes left, red when expired.
+    #[arg(long)]
+    pub color: bool,
+    /// The prompt the segment is written into.
+    #[arg(long, value_enum, default_value_t = PromptShell::Plain)]
+    pub shell: PromptShell,
+}
+
+/// Runs CMD with AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+/// AWS_CREDENTIAL_EXPIRATION and (from the profile) AWS_REGION and
+/// AWS_DEFAULT_REGION set, and AWS_PROFILE removed. Signals are passed on;
+/// the exit status is CMD's (128+N if a signal ended it).
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The profile to get credentials for (default: AWS_PROFILE, else "default").
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Sign in through the browser when needed, instead of failing.
+    #[arg(long)]
+    pub auto_login: bool,
+    /// The command and its arguments (default: $SHELL).
+    #[arg(
+        value_name = "CMD",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<String>,
+}
+
+/// `keyless export --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// sh, bash, zsh: export lines, to eval.
+    Env,
+    /// One JSON object of the variables.
+    Json,
+    /// PowerShell: lines for Invoke-Expression.
+    Powershell,
+    /// fish: lines to source.
+    Fish,
+}
+
+/// Prints temporary credentials as variables for a shell (nothing else on
+/// stdout), for tools that cannot use `credential_process`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The profile to get credentials for (default: AWS_PROFILE, else "default").
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// How to print them.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
+    pub format: ExportFormat,
+    /// Sign in through the browser when needed, instead of failing.
+    #[arg(long)]
+    pub auto_login: bool,
+}
+
+/// A shell keyless integrates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum InitShell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+/// Prints one line to add to the shell's rc file; it loads the full script
+/// through this binary's absolute path.
+#[derive(Debug, Args)]
+pub struct ShellInitArgs {
+    #[arg(value_enum)]
+    pub shell: InitShell,
+    /// Print the full script instead of the one-line loader.
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A subcommand's page instead of keyless(1), e.g. `exec`.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
+}
+
+/// Checks and explains: the keyring is reachable, the AWS files parse and
+/// each keyless profile resolves, no static key shadows a keyless profile,
+/// the clock agrees with the server, the keyless on PATH is the one the
+/// profiles run. Exit 0 when all is well, 1 when something needs fixing.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+    pub format: OutputFormat,
+    /// Skip the checks that need the network (the clock check).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,12 +6,14 @@ pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;
 pub(crate) mod credentials;
+pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod files;
 pub(crate) mod identity_center;
 pub(crate) mod policy;
 pub(crate) mod scan;
 pub(crate) mod secret;
+pub(crate) mod shell;
 pub(crate) mod store;
 pub(crate) mod terminal;
 

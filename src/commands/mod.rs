@@ -1,12 +1,19 @@
 //! One module per command: orchestration only.
 
+pub mod completions;
 pub mod credential_process;
 pub mod demo;
 pub mod dev_server;
+pub mod doctor;
+pub mod exec;
+pub mod export;
 pub mod login;
 pub mod logout;
 pub mod policy;
+pub mod prompt;
 pub mod scan;
+pub mod shell_init;
+pub mod status;
 
 use std::process::ExitCode;
 
@@ -28,6 +35,14 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::DevServer(args) => dev_server::run(args, &mut std::io::stderr()),
         Command::Scan(args) => scan::main(&args),
         Command::Policy(args) => policy::main(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Prompt(args) => prompt::run(&args),
+        Command::Exec(args) => exec::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::ShellInit(args) => shell_init::run(&args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => completions::man(&args),
+        Command::Doctor(args) => doctor::run(&args),
     }
 }
 

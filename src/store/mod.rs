@@ -27,6 +27,8 @@ pub use items::{
 };
 pub use keyring::{KeyringStore, MemoryStore, SecretStore};
 pub use lock::{LockError, LockGuard, Locks};
+#[cfg(test)]
+pub use state::{RoleState, SessionState};
 pub use state::{State, StateError, StateFile};
 
 use std::fmt;

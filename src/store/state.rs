@@ -71,6 +71,10 @@ pub struct SessionState {
     /// When the last interactive login finished, epoch seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login: Option<i64>,
+    /// Whether the last token came with a refresh token (absent in files
+    /// written before this was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refreshable: Option<bool>,
 }
 
 /// What is known about one role-credential set, without the credentials.
@@ -88,7 +92,6 @@ pub struct RoleState {
 }
 
 impl State {
-    #[cfg(test)]
     pub fn role(&self, session: &str, account_id: &str, role_name: &str) -> Option<&RoleState> {
         self.roles
             .binary_search_by(|r| r.key().cmp(&(session, account_id, role_name)))
@@ -310,6 +313,7 @@ mod tests {
                 region: "us-east-1".into(),
                 token_expires_at: Some(1_767_225_600),
                 last_login: Some(1_767_196_800),
+                refreshable: Some(true),
             },
         );
         let role = state.role_mut("corp", "111122223333", "Developer");
@@ -524,6 +528,7 @@ mod tests {
         "region",
         "token_expires_at",
         "last_login",
+        "refreshable",
         "session",
         "account_id",
         "role_name",

@@ -8,6 +8,8 @@ mod harness;
 
 mod basics;
 mod credential_process;
+mod doctor;
+mod exec;
 mod faults;
 mod keyring;
 mod login;
@@ -15,3 +17,4 @@ mod logout;
 mod policy;
 mod scan;
 mod secrets;
+mod shell;

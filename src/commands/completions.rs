@@ -1,0 +1,39 @@
+//! `keyless completions SHELL` and `keyless man [COMMAND]`: generated from
+//! the command definition, never committed as text.
+
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+
+use crate::UsageError;
+use crate::cli::{Cli, CompletionsArgs, ManArgs};
+use crate::shell;
+
+pub fn run(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
+    shell::completions(Cli::command(), args.shell, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
+    let mut command = Cli::command();
+    command.build();
+    let page = match &args.command {
+        None => command,
+        Some(name) => {
+            let names: Vec<String> = command
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set())
+                .map(|c| c.get_name().to_owned())
+                .collect();
+            let sub = command.find_subcommand(name).cloned().ok_or_else(|| {
+                UsageError(format!(
+                    "no command '{name}'; man pages exist for: {}",
+                    names.join(", ")
+                ))
+            })?;
+            sub.display_name(format!("keyless-{name}"))
+        }
+    };
+    shell::man_page(page, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,30 @@
+//! `keyless shell-init SHELL`: the one line for the rc file, or (with
+//! `--full`) the script it loads.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::cli::{InitShell, ShellInitArgs};
+use crate::shell::{self, Shell};
+
+pub fn run(args: &ShellInitArgs) -> anyhow::Result<ExitCode> {
+    let shell = match args.shell {
+        InitShell::Bash => Shell::Bash,
+        InitShell::Zsh => Shell::Zsh,
+        InitShell::Fish => Shell::Fish,
+        InitShell::Powershell => Shell::Powershell,
+    };
+    let exe = std::env::current_exe()
+        .context("cannot find the path of this keyless binary; run it by its full path")?;
+    let text = if args.full {
+        shell::full_script(shell, &exe)
+    } else {
+        shell::init_stub(shell, &exe)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -31,6 +31,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `keyless prompt` alone: the whole command tree is not built on the
+/// prompt path, which runs before every shell prompt.
+#[derive(Debug, Parser)]
+#[command(name = "keyless", bin_name = "keyless prompt", version)]
+pub struct PromptOnly {
+    /// `prompt` itself.
+    #[arg(hide = true)]
+    pub prompt: String,
+    #[command(flatten)]
+    pub args: PromptArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in to an sso-session with the device-authorization flow.

@@ -39,6 +39,17 @@ pub struct UsageError(pub String);
 /// The one exit path: parse, dispatch, print the error chain once, map it
 /// to an exit code (0 success, 1 failure, 2 usage).
 pub fn run() -> ExitCode {
+    // `keyless prompt` runs on every shell prompt: it parses only its own
+    // flags, sets up no logging, and never fails loudly.
+    if std::env::args_os().nth(1).is_some_and(|a| a == "prompt") {
+        return match cli::PromptOnly::try_parse() {
+            Ok(only) => match commands::prompt::run(&only.args) {
+                Ok(code) => code,
+                Err(err) => report(&err),
+            },
+            Err(err) => clap_exit(&err),
+        };
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => return clap_exit(&err),
@@ -47,18 +58,21 @@ pub fn run() -> ExitCode {
     commands::set_quiet(cli.quiet);
     match commands::dispatch(cli.command) {
         Ok(code) => code,
-        Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::SUCCESS;
-            }
-            let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "keyless: {}", error_chain(&err));
-            if err.chain().any(|c| c.is::<UsageError>()) {
-                ExitCode::from(2)
-            } else {
-                ExitCode::from(1)
-            }
-        }
+        Err(err) => report(&err),
+    }
+}
+
+/// Prints the error chain once and maps it to the exit code.
+fn report(err: &anyhow::Error) -> ExitCode {
+    if is_broken_pipe(err) {
+        return ExitCode::SUCCESS;
+    }
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "keyless: {}", error_chain(err));
+    if err.chain().any(|c| c.is::<UsageError>()) {
+        ExitCode::from(2)
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -148,7 +148,7 @@ pub fn config_checks(files: &AwsFiles) -> Vec<Check> {
     if names.is_empty() {
         checks.push(
             Check::new("profile", Outcome::Skip, "no profile uses keyless yet")
-                .fix("run `keyless onboard`, or add a profile as in the README"),
+                .fix("add a profile with `credential_process = keyless credential-process --profile NAME`, as in the README"),
         );
     }
     for name in names {

@@ -1,5 +1,6 @@
 //! One module per command: orchestration only.
 
+pub mod audit;
 pub mod credential_process;
 pub mod demo;
 pub mod dev_server;
@@ -24,6 +25,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Demo => demo::run(),
         Command::DevServer(args) => dev_server::run(args, &mut std::io::stderr()),
         Command::Scan(args) => scan::main(&args),
+        Command::Audit(args) => audit::main(&args),
     }
 }
 
@@ -94,6 +96,16 @@ pub fn block_on<F: std::future::Future>(future: F) -> anyhow::Result<F::Output> 
 #[allow(clippy::print_stderr)] // the deliberate writer of human messages
 pub fn say(message: std::fmt::Arguments<'_>) {
     eprintln!("{message}");
+}
+
+/// A progress update for the person at the terminal, on stderr, with no
+/// line break (it is redrawn with `\r`).
+#[allow(clippy::print_stderr)] // the deliberate writer of human messages
+pub fn progress(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(message);
+    let _ = err.flush();
 }
 
 /// Quotes a word for a POSIX shell if it needs it.

@@ -31,27 +31,26 @@ where
     Fut: Future<Output = Result<Option<Credentials>, String>>,
 {
     let credentials = &credentials;
-    let mut results: Vec<(usize, AccountInput)> = futures_util::stream::iter(
-        accounts.into_iter().enumerate(),
-    )
-    .map(|(index, account_id)| async move {
-        let work = async {
-            let creds = credentials(account_id.clone()).await?;
-            account(config, creds).await
-        };
-        let result = match tokio::time::timeout(per_account, work).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "not finished within {} s (more time: --account-timeout SECS)",
-                per_account.as_secs()
-            )),
-        };
-        (index, AccountInput { account_id, result })
-    })
-    .buffer_unordered(concurrency.max(1))
-    .inspect(|(_, input)| done(input))
-    .collect()
-    .await;
+    let mut results: Vec<(usize, AccountInput)> =
+        futures_util::stream::iter(accounts.into_iter().enumerate())
+            .map(|(index, account_id)| async move {
+                let work = async {
+                    let creds = credentials(account_id.clone()).await?;
+                    account(config, creds).await
+                };
+                let result = match tokio::time::timeout(per_account, work).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!(
+                        "not finished within {} s (more time: --account-timeout SECS)",
+                        per_account.as_secs()
+                    )),
+                };
+                (index, AccountInput { account_id, result })
+            })
+            .buffer_unordered(concurrency.max(1))
+            .inspect(|(_, input)| done(input))
+            .collect()
+            .await;
     results.sort_by_key(|(index, _)| *index);
     results.into_iter().map(|(_, input)| input).collect()
 }

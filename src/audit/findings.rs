@@ -174,6 +174,9 @@ pub struct Finding {
     pub key_slot: Option<u8>,
     pub message: String,
     pub fix: String,
+    /// The controls this kind corresponds to (Security Hub, CIS, prowler).
+    #[serde(default)]
+    pub controls: Vec<String>,
 }
 
 /// What the fix for a kind says, with the user and key filled in.

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-pub use findings::{Finding, Kind, Severity};
+pub use findings::{Finding, Kind};
 use policy::Authorization;
 use report::ReportRow;
 
@@ -97,10 +97,6 @@ impl People {
         People { names }
     }
 
-    pub fn len(&self) -> usize {
-        self.names.len()
-    }
-
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
@@ -149,7 +145,7 @@ pub struct AccountSummary {
     pub account_id: String,
     pub status: Status,
     pub error: Option<String>,
-    #[serde(with = "time::serde::rfc3339::option")]
+    #[serde(with = "rfc3339::option")]
     pub report_generated_at: Option<OffsetDateTime>,
 }
 
@@ -233,9 +229,9 @@ pub struct NotEvaluated {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub schema_version: u32,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub generated_at: OffsetDateTime,
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "rfc3339")]
     pub as_of: OffsetDateTime,
     pub thresholds: Thresholds,
     pub accounts: Vec<AccountSummary>,
@@ -247,10 +243,7 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn failing_findings(&self) -> usize {
-        self.findings
-            .iter()
-            .filter(|f| f.kind.info().fails)
-            .count()
+        self.findings.iter().filter(|f| f.kind.info().fails).count()
     }
 
     pub fn errors(&self) -> usize {
@@ -317,10 +310,15 @@ pub fn evaluate(
     }
     let mut not_evaluated = Vec::new();
     if offline {
-        not_evaluated.push(NotEvaluated {
-            kind: Kind::AdminUserKey,
-            reason: "needs GetAccountAuthorizationDetails: the credential report does not say who is an administrator".into(),
-        });
+        for kind in Kind::ALL.into_iter().filter(|k| k.info().needs_api) {
+            not_evaluated.push(NotEvaluated {
+                kind,
+                reason: format!(
+                    "{}: needs GetAccountAuthorizationDetails, and the credential report does not say who is an administrator",
+                    kind.info().title
+                ),
+            });
+        }
     }
     if options.people.is_none() {
         not_evaluated.push(NotEvaluated {
@@ -361,6 +359,7 @@ fn audit_account(account_id: &str, data: &AccountData, options: &Options) -> (u6
             out.push(Finding {
                 kind: Kind::RootKey,
                 severity: Kind::RootKey.info().severity,
+                controls: controls(Kind::RootKey),
                 account_id: account_id.to_string(),
                 user: row.user.clone(),
                 key_id: None,
@@ -403,6 +402,7 @@ fn audit_account(account_id: &str, data: &AccountData, options: &Options) -> (u6
         let finding = |kind: Kind, key: Option<&KeyView>, message: String| Finding {
             kind,
             severity: kind.info().severity,
+            controls: controls(kind),
             account_id: account_id.to_string(),
             user: user.clone(),
             key_id: key.and_then(|k| k.key_id.clone()),
@@ -439,8 +439,8 @@ fn audit_account(account_id: &str, data: &AccountData, options: &Options) -> (u6
                 ));
             }
             match (key.last_used, age) {
-                (Some(used), _) if days(options.as_of - used) > options.max_unused_days => {
-                    out.push(finding(
+                (Some(used), _) if days(options.as_of - used) > options.max_unused_days => out
+                    .push(finding(
                         Kind::KeyUnused,
                         Some(key),
                         format!(
@@ -449,8 +449,7 @@ fn audit_account(account_id: &str, data: &AccountData, options: &Options) -> (u6
                             days(options.as_of - used),
                             day(used)
                         ),
-                    ))
-                }
+                    )),
                 (None, Some(age)) if age > options.max_unused_days => out.push(finding(
                     Kind::KeyUnused,
                     Some(key),
@@ -481,7 +480,10 @@ fn audit_account(account_id: &str, data: &AccountData, options: &Options) -> (u6
                 out.push(finding(
                     Kind::DepartedOwner,
                     Some(key),
-                    format!("{} belongs to {user}, who is not among the people", key_name(key)),
+                    format!(
+                        "{} belongs to {user}, who is not among the people",
+                        key_name(key)
+                    ),
                 ));
             }
         }
@@ -538,8 +540,10 @@ fn keys_of(user: &str, row: Option<&ReportRow>, listed: Option<&[AccessKey]>) ->
     let report_keys = row.map(|r| r.keys.as_slice()).unwrap_or_default();
     match listed {
         Some(listed) => {
-            let mut mine: Vec<&AccessKey> =
-                listed.iter().filter(|k| k.user == user && k.active).collect();
+            let mut mine: Vec<&AccessKey> = listed
+                .iter()
+                .filter(|k| k.user == user && k.active)
+                .collect();
             mine.sort_by_key(|k| k.created);
             // Each report slot goes to one key: the first unclaimed slot
             // created within a second of it (keys made in the same second
@@ -582,6 +586,10 @@ fn keys_of(user: &str, row: Option<&ReportRow>, listed: Option<&[AccessKey]>) ->
     }
 }
 
+fn controls(kind: Kind) -> Vec<String> {
+    kind.info().controls.iter().map(|c| c.to_string()).collect()
+}
+
 fn key_name(key: &KeyView) -> String {
     match (&key.key_id, key.slot) {
         (Some(id), _) => format!("access key {id}"),
@@ -599,6 +607,51 @@ fn days(d: Duration) -> i64 {
 pub fn day(t: OffsetDateTime) -> String {
     let d = t.date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
+/// RFC 3339 times in the JSON (`2026-12-01T21:30:00Z`).
+pub(crate) mod rfc3339 {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn format(t: &OffsetDateTime) -> String {
+        t.format(&Rfc3339).unwrap_or_default()
+    }
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format(t))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339).map_err(D::Error::custom)
+    }
+
+    pub mod option {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(
+            t: &Option<OffsetDateTime>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            match t {
+                Some(t) => s.serialize_str(&format(t)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<OffsetDateTime>, D::Error> {
+            match Option::<String>::deserialize(d)? {
+                Some(text) => OffsetDateTime::parse(&text, &Rfc3339)
+                    .map(Some)
+                    .map_err(D::Error::custom),
+                None => Ok(None),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -185,7 +185,8 @@ mod tests {
     use super::*;
 
     const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
-    const STAR: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    const STAR: &str =
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 
     #[test]
     fn star_statements() {
@@ -271,6 +272,9 @@ mod tests {
             auth.admin_grant(&user(&[], &[custom], &[])),
             Some(AdminGrant::Wildcard(format!("policy {custom}")))
         );
-        assert_eq!(auth.admin_grant(&user(&["plain", "missing"], &[], &[])), None);
+        assert_eq!(
+            auth.admin_grant(&user(&["plain", "missing"], &[], &[])),
+            None
+        );
     }
 }

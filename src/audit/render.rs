@@ -22,7 +22,7 @@ pub enum BaselineError {
 /// What a baseline contributes: its time and its metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Baseline {
-    #[serde(with = "time::serde::rfc3339")]
+    #[serde(with = "super::rfc3339")]
     pub generated_at: time::OffsetDateTime,
     pub metrics: Metrics,
 }
@@ -56,13 +56,13 @@ pub struct Delta {
 pub fn deltas(before: &Metrics, after: &Metrics) -> Vec<Delta> {
     before
         .rows()
-        .iter()
+        .into_iter()
         .zip(after.rows())
         .map(|((metric, _, b), (_, _, a))| Delta {
             metric,
-            before: *b,
+            before: b,
             after: a,
-            delta: a as i64 - *b as i64,
+            delta: a as i64 - b as i64,
         })
         .collect()
 }

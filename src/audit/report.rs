@@ -257,7 +257,11 @@ arn:aws:iam::222222222222:root,<root_account>,x,FALSE,N/A,N/A,2026-01-02T03:04:0
             Some(datetime!(2026-01-02 03:04:05 UTC))
         );
         assert_eq!(rows[1].path(), "/a/b/");
-        assert_eq!(rows[1].keys.len(), 2, "an inactive key with a date still exists");
+        assert_eq!(
+            rows[1].keys.len(),
+            2,
+            "an inactive key with a date still exists"
+        );
         assert!(!rows[1].keys[0].active);
         assert_eq!(rows[1].keys[1].slot, 2);
         assert!(rows[1].keys[1].active);
@@ -267,10 +271,7 @@ arn:aws:iam::222222222222:root,<root_account>,x,FALSE,N/A,N/A,2026-01-02T03:04:0
     #[test]
     fn bad_reports_are_named() {
         assert_eq!(parse(""), Err(ReportError::Empty));
-        assert_eq!(
-            parse("name,arn\n"),
-            Err(ReportError::MissingColumn("user"))
-        );
+        assert_eq!(parse("name,arn\n"), Err(ReportError::MissingColumn("user")));
         assert_eq!(
             parse("user,arn\nx,arn:aws:iam::111111111111:user/x\n"),
             Err(ReportError::MissingColumn("access_key_1_active"))

@@ -17,7 +17,9 @@ const HEADER: &str = "user,arn,user_creation_time,access_key_1_active,access_key
 /// - the root user: an active key (root-key)
 fn report_text() -> String {
     let row = |user: &str, path: &str, k1: &str, k2: &str| {
-        format!("{user},arn:aws:iam::{ACCOUNT}:user{path}{user},2025-01-01T00:00:00+00:00,{k1},{k2}")
+        format!(
+            "{user},arn:aws:iam::{ACCOUNT}:user{path}{user},2025-01-01T00:00:00+00:00,{k1},{k2}"
+        )
     };
     [
         HEADER.to_string(),
@@ -207,7 +209,11 @@ fn api_data_adds_key_ids_and_admins() {
         v
     };
     assert_eq!(strip(&snap), strip(&offline));
-    assert!(snap.not_evaluated.iter().all(|n| n.kind != Kind::AdminUserKey));
+    assert!(
+        snap.not_evaluated
+            .iter()
+            .all(|n| n.kind != Kind::AdminUserKey)
+    );
     let alice = snap
         .findings
         .iter()
@@ -394,7 +400,10 @@ fn text_and_csv_renderings() {
     let mut text = Vec::new();
     render::text(&mut text, &snap, None).unwrap();
     let text = String::from_utf8(text).unwrap();
-    assert!(text.contains("2 account(s) (1 audited, 1 could not be)"), "{text}");
+    assert!(
+        text.contains("2 account(s) (1 audited, 1 could not be)"),
+        "{text}"
+    );
     assert!(text.contains("access keys older than the age limit"));
     assert!(text.contains("2 (33%)"), "{text}");
     assert!(text.contains("account 222222222222: could not be audited: AssumeRole"));
@@ -404,7 +413,10 @@ fn text_and_csv_renderings() {
     render::csv(&mut csv, &snap, None).unwrap();
     let csv = String::from_utf8(csv).unwrap();
     let lines: Vec<_> = csv.lines().collect();
-    assert_eq!(lines[0], "account_id,kind,severity,user,key_id,key_slot,message,fix");
+    assert_eq!(
+        lines[0],
+        "account_id,kind,severity,user,key_id,key_slot,message,fix"
+    );
     assert_eq!(lines.len(), 1 + 1 + snap.findings.len());
     assert!(lines[1].starts_with("222222222222,error,"));
     let rows = report_rows_of(&csv);

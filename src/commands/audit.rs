@@ -53,7 +53,9 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let source = source(args)?;
     if args.concurrency == 0 || args.account_timeout == 0 {
-        return Err(UsageError("--concurrency and --account-timeout must be at least 1".into()).into());
+        return Err(
+            UsageError("--concurrency and --account-timeout must be at least 1".into()).into(),
+        );
     }
     if args.max_age < 1 || args.max_unused < 1 {
         return Err(UsageError("--max-age and --max-unused are days, at least 1".into()).into());
@@ -72,9 +74,8 @@ pub fn run(
     options.max_unused_days = args.max_unused;
     options.exempt_paths = args.exempt_path.clone();
     if let Some(path) = &args.people {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!("audit: cannot read the people file {}", path.display())
-        })?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("audit: cannot read the people file {}", path.display()))?;
         let people = People::parse(&text);
         if people.is_empty() {
             anyhow::bail!(
@@ -126,7 +127,12 @@ pub fn run(
         )?;
     }
     for n in &snap.not_evaluated {
-        writeln!(err, "keyless: audit: not evaluated: {}: {}", n.kind.id(), n.reason)?;
+        writeln!(
+            err,
+            "keyless: audit: not evaluated: {}: {}",
+            n.kind.id(),
+            n.reason
+        )?;
     }
     let failing = snap.failing_findings();
     writeln!(
@@ -153,7 +159,9 @@ fn source(args: &AuditArgs) -> Result<Source<'_>, UsageError> {
         &args.assume_role_name,
         args.from_report.is_empty(),
     ) {
-        (Some(session), Some(role), None, false, None, true) => Ok(Source::Portal { session, role }),
+        (Some(session), Some(role), None, false, None, true) => {
+            Ok(Source::Portal { session, role })
+        }
         (None, None, Some(profile), true, Some(role), true) => {
             Ok(Source::Organization { profile, role })
         }
@@ -194,10 +202,17 @@ fn gather(
             let account = Sts::new(&config).account().await.with_context(|| {
                 format!("cannot use profile '{profile}': check its credentials (aws sts get-caller-identity --profile {profile})")
             })?;
-            Ok(collect(&config, vec![account], 1, per_account, |_| async { Ok(None) }, |i| {
-                done(i, 1)
-            })
-            .await)
+            Ok::<_, anyhow::Error>(
+                collect(
+                    &config,
+                    vec![account],
+                    1,
+                    per_account,
+                    |_| async { Ok(None) },
+                    |i| done(i, 1),
+                )
+                .await,
+            )
         })?,
         Source::Organization { profile, role } => super::block_on(async {
             let config = aws::load(Some(profile), true).await;
@@ -211,20 +226,24 @@ fn gather(
             let total = ids.len();
             let sts = Sts::new(&config);
             let sts = &sts;
-            Ok(collect(
-                &config,
-                ids,
-                concurrency,
-                per_account,
-                |account| async move {
-                    let arn = format!("arn:aws:iam::{account}:role/{role}");
-                    sts.assume_role(&arn).await.map(Some).map_err(|e| {
-                        format!("{e}; check that {arn} exists and trusts the profile's identity")
-                    })
-                },
-                |i| done(i, total),
+            Ok::<_, anyhow::Error>(
+                collect(
+                    &config,
+                    ids,
+                    concurrency,
+                    per_account,
+                    |account| async move {
+                        let arn = format!("arn:aws:iam::{account}:role/{role}");
+                        sts.assume_role(&arn).await.map(Some).map_err(|e| {
+                            format!(
+                                "{e}; check that {arn} exists and trusts the profile's identity"
+                            )
+                        })
+                    },
+                    |i| done(i, total),
+                )
+                .await,
             )
-            .await)
         })?,
         Source::Portal { session, role } => portal(session, role, concurrency, per_account, done),
     }
@@ -263,37 +282,39 @@ fn portal(
         let total = ids.len();
         let config = aws::load(None, false).await;
         let (auth, session) = (&auth, &session);
-        Ok(collect(
-            &config,
-            ids,
-            concurrency,
-            per_account,
-            |account_id| async move {
-                let plan = RolePlan {
-                    profile: None,
-                    session: session.clone(),
-                    account_id,
-                    role_name: role.to_string(),
-                    auto_login: false,
-                };
-                let creds = auth
-                    .role_credentials(&plan)
-                    .await
-                    .map_err(|e| format!("role {role}: {e}"))?;
-                let expiry = u64::try_from(creds.expiration)
-                    .ok()
-                    .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
-                Ok(Some(aws_sdk_iam::config::Credentials::new(
-                    creds.access_key_id.clone(),
-                    creds.secret_access_key.expose().clone(),
-                    Some(creds.session_token.expose().clone()),
-                    expiry,
-                    "keyless",
-                )))
-            },
-            |i| done(i, total),
+        Ok::<_, anyhow::Error>(
+            collect(
+                &config,
+                ids,
+                concurrency,
+                per_account,
+                |account_id| async move {
+                    let plan = RolePlan {
+                        profile: None,
+                        session: session.clone(),
+                        account_id,
+                        role_name: role.to_string(),
+                        auto_login: false,
+                    };
+                    let creds = auth
+                        .role_credentials(&plan)
+                        .await
+                        .map_err(|e| format!("role {role}: {e}"))?;
+                    let expiry = u64::try_from(creds.expiration)
+                        .ok()
+                        .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+                    Ok(Some(aws_sdk_iam::config::Credentials::new(
+                        creds.access_key_id.clone(),
+                        creds.secret_access_key.expose().clone(),
+                        Some(creds.session_token.expose().clone()),
+                        expiry,
+                        "keyless",
+                    )))
+                },
+                |i| done(i, total),
+            )
+            .await,
         )
-        .await)
     })?
 }
 
@@ -384,7 +405,10 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert_eq!(parse_date("2027-03-01"), Some(datetime!(2027-03-01 00:00 UTC)));
+        assert_eq!(
+            parse_date("2027-03-01"),
+            Some(datetime!(2027-03-01 00:00 UTC))
+        );
         assert_eq!(
             parse_date("2027-03-01T12:00:00Z"),
             Some(datetime!(2027-03-01 12:00 UTC))

@@ -374,5 +374,4 @@ mod tests {
                 .contains("~/.aws/credentials:2 [default]")
         );
     }
-
-    }
+}

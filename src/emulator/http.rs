@@ -22,8 +22,8 @@ use super::error::{ApiError, ErrorKind};
 use super::issue;
 use super::oidc;
 use super::portal;
-use super::sts;
 use super::state::{Fault, Inner, Operation, Service, normalize_user_code};
+use super::sts;
 use crate::secret::Secret;
 
 /// The header carrying the portal access token. Note the underscore.
@@ -249,9 +249,9 @@ async fn get_role_credentials(
         Some(kind) => Err(ApiError::of(kind)),
         None => {
             let inner = app.lock();
-            query.and_then(|q| portal::authorize_role(&inner, bearer(&headers), &q)).map(
-                |(account, role)| (account, role, inner.config.role_credential_ttl_secs),
-            )
+            query
+                .and_then(|q| portal::authorize_role(&inner, bearer(&headers), &q))
+                .map(|(account, role)| (account, role, inner.config.role_credential_ttl_secs))
         }
     };
     let result = match checked {

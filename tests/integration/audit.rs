@@ -58,7 +58,13 @@ fn truth(p: &Planted) -> BTreeSet<(String, String, String, Option<String>)> {
     let mut add = |kind: &str, account: &str, user: &str, key: Option<String>| {
         set.insert((kind.to_string(), account.to_string(), user.to_string(), key));
     };
-    for (account, user) in [(a, "alice"), (a, "bob"), (a, "carol"), (b, "frank"), (b, "grace")] {
+    for (account, user) in [
+        (a, "alice"),
+        (a, "bob"),
+        (a, "carol"),
+        (b, "frank"),
+        (b, "grace"),
+    ] {
         for key in p.keys(account, user) {
             add("key-over-max-age", account, user, Some(key.clone()));
             add("key-unused", account, user, Some(key));
@@ -68,12 +74,25 @@ fn truth(p: &Planted) -> BTreeSet<(String, String, String, Option<String>)> {
         add("admin-user-key", account, user, None);
     }
     add("failed-rotation", a, "bob", Some("BOB".into()));
-    add("departed-owner", b, "grace", Some(p.keys(b, "grace")[0].clone()));
-    add("exempt", a, "svc-backup", Some(p.keys(a, "svc-backup")[0].clone()));
+    add(
+        "departed-owner",
+        b,
+        "grace",
+        Some(p.keys(b, "grace")[0].clone()),
+    );
+    add(
+        "exempt",
+        a,
+        "svc-backup",
+        Some(p.keys(a, "svc-backup")[0].clone()),
+    );
     set
 }
 
-fn findings(snapshot: &Value, bob: &[String]) -> BTreeSet<(String, String, String, Option<String>)> {
+fn findings(
+    snapshot: &Value,
+    bob: &[String],
+) -> BTreeSet<(String, String, String, Option<String>)> {
     snapshot["findings"]
         .as_array()
         .expect("findings")
@@ -135,14 +154,26 @@ fn planted_organisation_through_every_route() {
     let planted_path = dir.join("planted.json");
     let planted_arg = planted_path.to_str().unwrap();
     moto.python(&["plant", planted_arg]);
-    let json: Value = serde_json::from_str(&std::fs::read_to_string(&planted_path).unwrap()).unwrap();
-    let accounts: Vec<String> = json["accounts"].as_object().unwrap().keys().cloned().collect();
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(&planted_path).unwrap()).unwrap();
+    let accounts: Vec<String> = json["accounts"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
     assert_eq!(accounts.len(), 3);
     // serde_json keeps keys sorted; recover planting order by who lives where.
     let find = |user: &str| {
         accounts
             .iter()
-            .find(|a| json["accounts"][a.as_str()].as_array().unwrap().iter().any(|u| u["name"] == user))
+            .find(|a| {
+                json["accounts"][a.as_str()]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|u| u["name"] == user)
+            })
             .unwrap()
             .clone()
     };
@@ -157,10 +188,15 @@ fn planted_organisation_through_every_route() {
     let mut config = crate::harness::standard_config();
     config.push_str("\n[profile mgmt]\nregion = us-east-1\n");
     w.write_config(&config);
-    for var in ["AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_ORGANIZATIONS"] {
+    for var in [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_ORGANIZATIONS",
+    ] {
         w.extra_env.push((var.into(), moto.url.clone()));
     }
-    w.extra_env.push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
+    w.extra_env
+        .push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
     let people = dir.join("people.txt");
     std::fs::write(&people, PEOPLE).unwrap();
     let people = people.to_str().unwrap();
@@ -213,7 +249,10 @@ fn planted_organisation_through_every_route() {
     let text = run(&w, &org_args(&[]));
     text.failure(1);
     let out = text.stdout();
-    assert!(out.contains("4 account(s) (4 audited, 0 could not be)"), "{out}");
+    assert!(
+        out.contains("4 account(s) (4 audited, 0 could not be)"),
+        "{out}"
+    );
     let line = out
         .lines()
         .find(|l| l.starts_with("access keys older than the age limit"))
@@ -231,8 +270,16 @@ fn planted_organisation_through_every_route() {
     // Today (no --as-of): nothing is old yet, every key is new; admins,
     // the departed owner and the exception remain.
     let today = w.run(&[
-        "audit", "--profile", "mgmt", "--organization", "--assume-role-name", ROLE, "--people",
-        people, "--format", "json",
+        "audit",
+        "--profile",
+        "mgmt",
+        "--organization",
+        "--assume-role-name",
+        ROLE,
+        "--people",
+        people,
+        "--format",
+        "json",
     ]);
     today.failure(1);
     let today_snap = snapshot(&today);
@@ -264,7 +311,16 @@ fn planted_organisation_through_every_route() {
     w.emulator()
         .control("/_keyless/config", json!({"accounts": portal_accounts}));
     w.login();
-    let mut sso_args = vec!["audit", "--sso-session", "corp", "--role-name", ROLE, "--format", "json", "-vvv"];
+    let mut sso_args = vec![
+        "audit",
+        "--sso-session",
+        "corp",
+        "--role-name",
+        ROLE,
+        "--format",
+        "json",
+        "-vvv",
+    ];
     sso_args.extend(common);
     let sso = w.run(&sso_args);
     sso.failure(2);
@@ -277,8 +333,16 @@ fn planted_organisation_through_every_route() {
         .collect();
     assert_eq!(locked.len(), 1, "{sso_snap}");
     assert_eq!(locked[0]["account_id"], "444444444444");
-    assert!(locked[0]["error"].as_str().unwrap().contains(ROLE), "{}", locked[0]);
-    assert!(sso.stderr().contains("account 444444444444"), "{}", sso.stderr());
+    assert!(
+        locked[0]["error"].as_str().unwrap().contains(ROLE),
+        "{}",
+        locked[0]
+    );
+    assert!(
+        sso.stderr().contains("account 444444444444"),
+        "{}",
+        sso.stderr()
+    );
     assert_eq!(findings(&sso_snap, &bob), truth(&p));
     assert_eq!(sso_snap["metrics"], expected_metrics());
     assert_eq!(w.emulator().count("GetRoleCredentials"), 4);
@@ -306,7 +370,10 @@ fn planted_organisation_through_every_route() {
             .map(|(k, a, u, _)| (k, a, u))
             .collect::<BTreeSet<_>>()
     };
-    assert_eq!(without_ids(findings(&offline_snap, &bob)), without_ids(truth(&p)));
+    assert_eq!(
+        without_ids(findings(&offline_snap, &bob)),
+        without_ids(truth(&p))
+    );
     assert!(
         offline_snap["findings"]
             .as_array()
@@ -315,7 +382,11 @@ fn planted_organisation_through_every_route() {
             .all(|f| f["key_id"].is_null())
     );
     assert_eq!(offline_snap["not_evaluated"][0]["kind"], "admin-user-key");
-    assert!(offline.stderr().contains("not evaluated: admin-user-key"), "{}", offline.stderr());
+    assert!(
+        offline.stderr().contains("not evaluated: admin-user-key"),
+        "{}",
+        offline.stderr()
+    );
     let mut offline_metrics = expected_metrics();
     offline_metrics["users_with_admin_keys"] = json!(0);
     assert_eq!(offline_snap["metrics"], offline_metrics);
@@ -365,12 +436,24 @@ fn planted_organisation_through_every_route() {
     // role's secret key and session token) nor of the emulator's appears
     // in any output, log or file.
     let secrets = moto.secrets();
-    assert!(secrets.len() > 10, "moto's state lists the secrets it issued: {}", secrets.len());
+    assert!(
+        secrets.len() > 10,
+        "moto's state lists the secrets it issued: {}",
+        secrets.len()
+    );
     let files = w.files();
     for secret in secrets.iter().map(String::as_str).chain(["KEYLESSDEV"]) {
         for r in &runs {
-            assert!(!r.stdout().contains(secret), "a secret in the stdout of {}", r.args);
-            assert!(!r.stderr().contains(secret), "a secret in the stderr of {}", r.args);
+            assert!(
+                !r.stdout().contains(secret),
+                "a secret in the stdout of {}",
+                r.args
+            );
+            assert!(
+                !r.stderr().contains(secret),
+                "a secret in the stderr of {}",
+                r.args
+            );
         }
         for (path, bytes) in &files {
             if path == Path::new(&planted_path) {
@@ -414,12 +497,21 @@ fn aws_style_report_with_a_root_key() {
     assert_eq!(snap["accounts"][0]["account_id"], "555555555555");
 
     // A clean report passes; a broken one cannot be audited.
-    std::fs::write(&csv, "user,arn,access_key_1_active\nops,arn:aws:iam::555555555555:user/ops,false\n").unwrap();
-    w.run(&["audit", "--from-report", csv.to_str().unwrap()]).success();
+    std::fs::write(
+        &csv,
+        "user,arn,access_key_1_active\nops,arn:aws:iam::555555555555:user/ops,false\n",
+    )
+    .unwrap();
+    w.run(&["audit", "--from-report", csv.to_str().unwrap()])
+        .success();
     std::fs::write(&csv, "not,a,report\n").unwrap();
     let broken = w.run(&["audit", "--from-report", csv.to_str().unwrap()]);
     broken.failure(2);
-    assert!(broken.stderr().contains("no 'user' column"), "{}", broken.stderr());
+    assert!(
+        broken.stderr().contains("no 'user' column"),
+        "{}",
+        broken.stderr()
+    );
 }
 
 #[test]
@@ -428,7 +520,9 @@ fn usage_errors() {
     let none = w.run(&["audit"]);
     none.failure(2);
     assert!(none.stderr().contains("--from-report"), "{}", none.stderr());
-    w.run(&["audit", "--from-report", "x.csv", "--as-of", "soon"]).failure(2);
+    w.run(&["audit", "--from-report", "x.csv", "--as-of", "soon"])
+        .failure(2);
     w.run(&["audit", "--sso-session", "corp"]).failure(2);
-    w.run(&["audit", "--profile", "p", "--organization"]).failure(2);
+    w.run(&["audit", "--profile", "p", "--organization"])
+        .failure(2);
 }

@@ -694,7 +694,9 @@ impl Moto {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot start moto_server ({e}): install it with pip install '{MOTO_PACKAGE}'")
+                panic!(
+                    "cannot start moto_server ({e}): install it with pip install '{MOTO_PACKAGE}'"
+                )
             });
         // Werkzeug says "Running on http://127.0.0.1:PORT" on stderr.
         let stderr = child.stderr.take().unwrap();
@@ -703,7 +705,11 @@ impl Moto {
             let mut sent = false;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if !sent && let Some(i) = line.find("http://127.0.0.1:") {
-                    let url = line[i..].split_whitespace().next().unwrap_or("").to_string();
+                    let url = line[i..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
                     let _ = tx.send(url);
                     sent = true;
                 }

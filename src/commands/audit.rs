@@ -264,6 +264,14 @@ fn portal(
     let store = ctx.store();
     let (state, locks) = ctx.state_and_locks()?;
     let login_command = ctx.login_command(&session, None);
+    // Signed in? Asked before the async runtime starts, which also opens
+    // the keyring connection outside it, as credential-process does.
+    if crate::store::load_token(&store, &session.name)?.is_none() {
+        anyhow::bail!(
+            "not signed in to sso-session '{}'. Run: {login_command}",
+            session.name
+        );
+    }
     super::block_on(async {
         let clients = Clients::new(&session.region, None).await;
         let auth = Auth {

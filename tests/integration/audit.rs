@@ -149,8 +149,8 @@ fn statuses(snapshot: &Value) -> Vec<(String, String)> {
 #[test]
 fn planted_organisation_through_every_route() {
     let moto = Moto::start();
-    let w = crate::world!("--sts-endpoint", moto.url.as_str());
-    let dir = w.home.path();
+    let mut w = crate::world!("--sts-endpoint", moto.url.as_str());
+    let dir = w.home.path().to_path_buf();
     let planted_path = dir.join("planted.json");
     let planted_arg = planted_path.to_str().unwrap();
     moto.python(&["plant", planted_arg]);
@@ -183,7 +183,6 @@ fn planted_organisation_through_every_route() {
     };
     let bob = p.keys(&p.accounts[0], "bob");
 
-    let mut w = w;
     w.write_credentials("[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
     let mut config = crate::harness::standard_config();
     config.push_str("\n[profile mgmt]\nregion = us-east-1\n");
@@ -319,7 +318,6 @@ fn planted_organisation_through_every_route() {
         ROLE,
         "--format",
         "json",
-        "-vvv",
     ];
     sso_args.extend(common);
     let sso = w.run(&sso_args);

@@ -15,7 +15,7 @@ use anyhow::Context;
 use crate::cli::{ColorChoice, Format, ScanArgs};
 use crate::config::{Env, FileKind};
 use crate::scan::report::{json, sarif, text};
-use crate::scan::walk::{DEFAULT_MAX_FILE_SIZE, WalkOptions};
+use crate::scan::walk::WalkOptions;
 use crate::scan::{self, EnvCredentials, Options};
 
 /// Entry point from the CLI: the real environment, stdout and stderr.

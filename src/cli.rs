@@ -75,6 +75,8 @@ pub enum Command {
     Man(ManArgs),
     /// Check the keyring, the AWS files, the clock and the keyless on PATH; each problem with its fix.
     Doctor(DoctorArgs),
+    /// Measure the long-lived access keys of many accounts: age, use, admin rights, failed rotations, root keys, departed owners.
+    Audit(AuditArgs),
 }
 
 /// `--format` of commands whose output is text or JSON.
@@ -344,6 +346,84 @@ pub struct DevServerArgs {
     /// Text embedded in every secret issued, to search logs for leaks.
     #[arg(long, value_name = "TEXT", default_value = emulator::DEFAULT_SECRET_MARKER)]
     pub marker: String,
+
+    /// Mint role credentials with STS AssumeRole (arn:aws:iam::ACCOUNT:role/ROLE) at this
+    /// endpoint, e.g. a local moto server, so that it accepts them for the right account.
+    #[arg(long, value_name = "URL")]
+    pub sts_endpoint: Option<String>,
+}
+
+/// `keyless audit --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// The metrics table, then the findings grouped by account.
+    Text,
+    /// One JSON snapshot (the contract in docs/audit.md); also a baseline.
+    Json,
+    /// One finding a row, for spreadsheets.
+    Csv,
+}
+
+/// Measure the long-lived IAM access keys of an organisation.
+///
+/// Accounts come from one of: the Identity Center portal (--sso-session S
+/// --role-name R), AWS Organizations (--profile P --organization
+/// --assume-role-name R), one profile's account (--profile P), or IAM
+/// credential-report CSV files (--from-report FILE…, offline). Exit status:
+/// 0 nothing over a threshold, 1 findings, 2 an account or file could not
+/// be audited.
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Every account the signed-in user sees in this sso-session's portal.
+    #[arg(long, requires = "role_name", conflicts_with_all = ["profile", "from_report"])]
+    pub sso_session: Option<String>,
+    /// With --sso-session: the role (permission set) to enter each account with, e.g. SecurityAudit.
+    #[arg(long, requires = "sso_session")]
+    pub role_name: Option<String>,
+
+    /// The profile whose credentials are used (one account, or the organization's management account).
+    #[arg(long, conflicts_with = "from_report")]
+    pub profile: Option<String>,
+    /// With --profile: every account of the organization (Organizations ListAccounts).
+    #[arg(long, requires_all = ["profile", "assume_role_name"])]
+    pub organization: bool,
+    /// With --organization: the role assumed in each account (arn:aws:iam::ACCOUNT:role/NAME).
+    #[arg(long, requires = "organization")]
+    pub assume_role_name: Option<String>,
+
+    /// IAM credential-report CSV files, audited offline.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    pub from_report: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AuditFormat::Text)]
+    pub format: AuditFormat,
+    /// A JSON snapshot of an earlier audit: show before, after and delta for each metric.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+
+    /// Active keys older than this many days are findings (Security Hub IAM.3).
+    #[arg(long, value_name = "DAYS", default_value_t = crate::audit::DEFAULT_MAX_AGE_DAYS)]
+    pub max_age: i64,
+    /// Active keys unused (or never used) for this many days are findings (IAM.8).
+    #[arg(long, value_name = "DAYS", default_value_t = crate::audit::DEFAULT_MAX_UNUSED_DAYS)]
+    pub max_unused: i64,
+    /// Users under this IAM path are documented exceptions (repeatable).
+    #[arg(long, value_name = "PATH", default_values_t = [crate::audit::DEFAULT_EXEMPT_PATH.to_string()])]
+    pub exempt_path: Vec<String>,
+    /// The people still here, one user name or e-mail a line: keys of any other user are departed-owner findings.
+    #[arg(long, value_name = "FILE")]
+    pub people: Option<PathBuf>,
+    /// Audit as of this date (YYYY-MM-DD or RFC 3339) instead of now: "what will be over 90 days next month?".
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// Accounts audited at the same time.
+    #[arg(long, value_name = "N", default_value_t = crate::audit::collect::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+    /// Give up on an account after this many seconds (it is reported, the rest goes on).
+    #[arg(long, value_name = "SECS", default_value_t = crate::audit::collect::DEFAULT_ACCOUNT_TIMEOUT.as_secs())]
+    pub account_timeout: u64,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]

@@ -1,7 +1,9 @@
 //! keyless: short-lived AWS credentials from IAM Identity Center, cached in
 //! the OS keyring, instead of long-lived access keys.
 
+pub(crate) mod audit;
 pub(crate) mod auth;
+pub(crate) mod aws;
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;

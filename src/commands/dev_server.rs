@@ -51,6 +51,7 @@ impl DevServerArgs {
             access_key_prefix: self.access_key_prefix.clone(),
             omit_session_token: self.omit_session_token,
             secret_marker: self.marker.clone(),
+            sts_endpoint: self.sts_endpoint.clone(),
             ..defaults
         }
     }
@@ -63,8 +64,16 @@ pub fn run(args: DevServerArgs, err: &mut impl Write) -> anyhow::Result<ExitCode
         .map_err(|message| anyhow::anyhow!("dev-server: {message}"))?;
     let summary = approval_summary(&config);
     let accounts = config.accounts.len();
+    let sts = config.sts_endpoint.clone();
     emulator::run_until_ctrl_c(config, args.port, |running| {
-        write_banner(err, &running.url(), accounts, &summary)
+        write_banner(err, &running.url(), accounts, &summary)?;
+        if let Some(url) = &sts {
+            writeln!(
+                err,
+                "Role credentials are minted by STS AssumeRole at {url} (arn:aws:iam::ACCOUNT:role/ROLE)."
+            )?;
+        }
+        Ok(())
     })
     .with_context(|| {
         format!(

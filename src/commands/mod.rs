@@ -1,5 +1,6 @@
 //! One module per command: orchestration only.
 
+pub mod audit;
 pub mod completions;
 pub mod credential_process;
 pub mod demo;
@@ -43,6 +44,7 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => completions::man(&args),
         Command::Doctor(args) => doctor::run(&args),
+        Command::Audit(args) => audit::main(&args),
     }
 }
 
@@ -156,6 +158,16 @@ pub fn say(message: std::fmt::Arguments<'_>) {
 #[allow(clippy::print_stderr)] // the deliberate writer of human messages
 pub fn warn(message: std::fmt::Arguments<'_>) {
     eprintln!("{message}");
+}
+
+/// A progress update for the person at the terminal, on stderr, with no
+/// line break (it is redrawn with `\r`).
+#[allow(clippy::print_stderr)] // the deliberate writer of human messages
+pub fn progress(message: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(message);
+    let _ = err.flush();
 }
 
 /// Quotes a word for a POSIX shell if it needs it.

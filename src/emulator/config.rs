@@ -62,6 +62,9 @@ pub struct EmulatorConfig {
     pub secret_marker: String,
     /// Page size of the list operations when `max_result` is absent.
     pub default_page_size: usize,
+    /// Mint role credentials with STS AssumeRole at this endpoint (a test
+    /// server such as moto) instead of issuing them here.
+    pub sts_endpoint: Option<String>,
 }
 
 impl Default for EmulatorConfig {
@@ -82,6 +85,7 @@ impl Default for EmulatorConfig {
             omit_session_token: false,
             secret_marker: DEFAULT_SECRET_MARKER.to_string(),
             default_page_size: DEFAULT_PAGE_SIZE,
+            sts_endpoint: None,
         }
     }
 }

@@ -23,6 +23,7 @@ use super::issue;
 use super::oidc;
 use super::portal;
 use super::state::{Fault, Inner, Operation, Service, normalize_user_code};
+use super::sts;
 use crate::secret::Secret;
 
 /// The header carrying the portal access token. Note the underscore.
@@ -31,13 +32,17 @@ pub const BEARER_HEADER: &str = "x-amz-sso_bearer_token";
 pub struct Shared {
     inner: Mutex<Inner>,
     base_url: String,
+    /// With `--sts-endpoint`: where role credentials are minted.
+    sts: Option<aws_sdk_sts::Client>,
 }
 
 impl Shared {
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
+        let sts = config.sts_endpoint.as_deref().map(sts::client);
         Shared {
             inner: Mutex::new(Inner::new(config)),
             base_url,
+            sts,
         }
     }
 
@@ -129,10 +134,7 @@ async fn call(
     grant_type: Option<&str>,
     handler: impl FnOnce(&mut Inner) -> Result<Reply, ApiError>,
 ) -> Response {
-    let (latency, forced) = app.lock().take_faults(operation, grant_type);
-    if let Some(millis) = latency {
-        tokio::time::sleep(Duration::from_millis(millis)).await;
-    }
+    let forced = faults(app, operation, grant_type).await;
     let result = {
         let mut inner = app.lock();
         let result = match forced {
@@ -142,6 +144,21 @@ async fn call(
         inner.record(operation, result.as_ref().map(|_| ()));
         result
     };
+    render(operation, result)
+}
+
+/// Applies the injected faults of one call: waits out a latency fault and
+/// returns the error a fault forces, if any.
+async fn faults(app: &App, operation: Operation, grant_type: Option<&str>) -> Option<ErrorKind> {
+    let (latency, forced) = app.lock().take_faults(operation, grant_type);
+    if let Some(millis) = latency {
+        tokio::time::sleep(Duration::from_millis(millis)).await;
+    }
+    forced
+}
+
+/// The answer as the service would render it.
+fn render(operation: Operation, result: Result<Reply, ApiError>) -> Response {
     let request_id = issue::request_id();
     match result {
         Ok(reply) => {
@@ -216,14 +233,35 @@ async fn get_role_credentials(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Response {
     let query = parse_query(query);
-    call(&app, Operation::GetRoleCredentials, None, |inner| {
-        json(&portal::get_role_credentials(
-            inner,
-            bearer(&headers),
-            &query?,
-        )?)
-    })
-    .await
+    let Some(sts) = app.sts.clone() else {
+        return call(&app, Operation::GetRoleCredentials, None, |inner| {
+            json(&portal::get_role_credentials(
+                inner,
+                bearer(&headers),
+                &query?,
+            )?)
+        })
+        .await;
+    };
+    // Checked here under the lock; minted by STS outside it.
+    let operation = Operation::GetRoleCredentials;
+    let checked = match faults(&app, operation, None).await {
+        Some(kind) => Err(ApiError::of(kind)),
+        None => {
+            let inner = app.lock();
+            query
+                .and_then(|q| portal::authorize_role(&inner, bearer(&headers), &q))
+                .map(|(account, role)| (account, role, inner.config.role_credential_ttl_secs))
+        }
+    };
+    let result = match checked {
+        Ok((account, role, ttl)) => sts::assume(&sts, &account, &role, ttl)
+            .await
+            .and_then(|r| json(&r)),
+        Err(e) => Err(e),
+    };
+    app.lock().record(operation, result.as_ref().map(|_| ()));
+    render(operation, result)
 }
 
 async fn list_accounts(

@@ -102,6 +102,7 @@ mod issue;
 mod oidc;
 mod portal;
 mod state;
+mod sts;
 
 #[cfg(test)]
 mod tests;

@@ -92,11 +92,13 @@ fn required<'q>(query: &'q Query, name: &str) -> Result<&'q str, ApiError> {
         .ok_or_else(|| ApiError::invalid_request(format!("{name} is required")))
 }
 
-pub fn get_role_credentials(
+/// The account and role of a GetRoleCredentials request whose token is
+/// live and whose role is assigned to it.
+pub fn authorize_role(
     inner: &Inner,
     bearer: Option<Secret<String>>,
     query: &Query,
-) -> Result<GetRoleCredentialsResponse, ApiError> {
+) -> Result<(String, String), ApiError> {
     authenticate(inner, bearer)?;
     let account_id = required(query, "account_id")?;
     let role_name = required(query, "role_name")?;
@@ -107,17 +109,45 @@ pub fn get_role_credentials(
     if !assigned {
         return Err(ApiError::of(ErrorKind::Forbidden));
     }
+    Ok((account_id.to_string(), role_name.to_string()))
+}
+
+pub fn get_role_credentials(
+    inner: &Inner,
+    bearer: Option<Secret<String>>,
+    query: &Query,
+) -> Result<GetRoleCredentialsResponse, ApiError> {
+    let (account_id, _) = authorize_role(inner, bearer, query)?;
     let config = &inner.config;
     let ttl_ms = secs(config.role_credential_ttl_secs).saturating_mul(1000);
     let marker = &config.secret_marker;
     Ok(GetRoleCredentialsResponse {
         role_credentials: RoleCredentials {
-            access_key_id: issue::access_key_id(&config.access_key_prefix, account_id),
+            access_key_id: issue::access_key_id(&config.access_key_prefix, &account_id),
             secret_access_key: issue::secret_access_key(marker),
             session_token: (!config.omit_session_token).then(|| issue::session_token(marker)),
             expiration: inner.now_ms().saturating_add(ttl_ms),
         },
     })
+}
+
+impl GetRoleCredentialsResponse {
+    /// Credentials minted elsewhere (STS AssumeRole, with `--sts-endpoint`).
+    pub fn minted(
+        access_key_id: String,
+        secret_access_key: Secret<String>,
+        session_token: Secret<String>,
+        expiration_ms: i64,
+    ) -> Self {
+        GetRoleCredentialsResponse {
+            role_credentials: RoleCredentials {
+                access_key_id,
+                secret_access_key,
+                session_token: Some(session_token),
+                expiration: expiration_ms,
+            },
+        }
+    }
 }
 
 pub fn list_accounts<'a>(

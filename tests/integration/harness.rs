@@ -686,3 +686,119 @@ macro_rules! world {
         $crate::harness::World::new(&[$($arg),*])
     };
 }
+
+/// A local moto server (`moto_server -p0`, from `pip install 'moto[server]'`)
+/// as a child process on a free loopback port, with AWS-managed policies
+/// loaded (for AdministratorAccess). Killed by PID when dropped.
+pub struct Moto {
+    pub url: String,
+    child: Child,
+}
+
+pub const MOTO_PACKAGE: &str = "moto[server]";
+
+impl Moto {
+    pub fn start() -> Moto {
+        Moto::start_with(&[("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")])
+    }
+
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
+        let mut cmd = Command::new("moto_server");
+        cmd.args(["-H", "127.0.0.1", "-p0"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start moto_server ({e}): install it with pip install '{MOTO_PACKAGE}'"
+                )
+            });
+        // Werkzeug says "Running on http://127.0.0.1:PORT" on stderr.
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if !sent && let Some(i) = line.find("http://127.0.0.1:") {
+                    let url = line[i..]
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                    let _ = tx.send(url);
+                    sent = true;
+                }
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("moto_server did not print its URL");
+        Moto {
+            url: url.trim_end_matches('/').to_string(),
+            child,
+        }
+    }
+
+    /// Runs `tests/data/audit/plant.py URL ARGS…` (boto3 against this
+    /// server); panics with its stderr if it fails.
+    pub fn python(&self, args: &[&str]) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audit/plant.py");
+        let out = Command::new("python3")
+            .arg(&script)
+            .arg(&self.url)
+            .args(args)
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .output()
+            .expect("python3");
+        assert!(
+            out.status.success(),
+            "{} {args:?} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Every secret access key and session token moto holds (its state
+    /// dump): for leak checks.
+    pub fn secrets(&self) -> Vec<String> {
+        let (status, body) = http(&self.url, "GET", "/moto-api/data.json", None);
+        assert_eq!(status, 200, "moto data.json: {body}");
+        let value: serde_json::Value = serde_json::from_str(&body).expect("moto state JSON");
+        let mut found = Vec::new();
+        collect_secrets(&value, &mut found);
+        found
+    }
+}
+
+fn collect_secrets(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                let k = k.to_ascii_lowercase().replace('_', "");
+                if (k.contains("secretaccesskey") || k.contains("sessiontoken"))
+                    && let Some(s) = v.as_str()
+                    && s.len() >= 16
+                {
+                    found.push(s.to_string());
+                } else {
+                    collect_secrets(v, found);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| collect_secrets(v, found)),
+        _ => {}
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -6,6 +6,7 @@
 
 mod harness;
 
+mod audit;
 mod basics;
 mod credential_process;
 mod doctor;

@@ -153,12 +153,25 @@ fn save<T: Serialize>(
     name: &ItemName,
     item: &T,
 ) -> Result<(), StoreError> {
+    save_until(store, name, item, None)
+}
+
+/// Saves `item`; with `expires_at`, a store that can drops it then.
+fn save_until<T: Serialize>(
+    store: &dyn SecretStore,
+    name: &ItemName,
+    item: &T,
+    expires_at: Option<i64>,
+) -> Result<(), StoreError> {
     let json = encode(item);
     let size = json.expose().len();
     if size > ITEM_BUDGET {
         tracing::warn!(item = %name, size, budget = ITEM_BUDGET, "keyring item is larger than planned; Windows Credential Manager refuses items over 2560 bytes");
     }
-    store.set(name, &json)
+    match expires_at {
+        Some(at) => store.set_expiring(name, &json, at),
+        None => store.set(name, &json),
+    }
 }
 
 /// The sso-session's token, or `None` if absent or unreadable.
@@ -211,7 +224,8 @@ pub fn save_role(
     role_name: &str,
     item: &RoleCredsItem,
 ) -> Result<(), StoreError> {
-    save(store, &ItemName::role(session, account_id, role_name), item)
+    let name = ItemName::role(session, account_id, role_name);
+    save_until(store, &name, item, Some(item.expiration))
 }
 
 /// Deletes every item of `session` found in the store: its token, its

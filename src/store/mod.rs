@@ -17,6 +17,8 @@
 
 pub mod items;
 pub mod keyring;
+#[cfg(target_os = "linux")]
+pub mod keyutils;
 pub mod lock;
 pub mod state;
 
@@ -64,6 +66,11 @@ impl ItemName {
             escape(account_id),
             escape(role_name)
         ))
+    }
+
+    /// Whether this names role credentials (`v1/role/...`).
+    pub fn is_role(&self) -> bool {
+        self.0.starts_with("v1/role/")
     }
 
     pub fn as_str(&self) -> &str {
@@ -139,6 +146,16 @@ pub enum StoreError {
         waited: std::time::Duration,
         hint: &'static str,
     },
+
+    /// The kernel keyring quota is used up, even after removing the role
+    /// credentials that expire soonest.
+    #[error(
+        "the kernel keyring quota is used up while writing '{name}' (keyless already removed \
+         its soonest-expiring role credentials and tried again): raise the limit in {sysctl} \
+         (and maxkeys beside it; root_maxbytes for root), e.g. `sysctl -w \
+         kernel.keys.maxbytes=200000`, or remove other keys of yours (`keyctl show @u`)"
+    )]
+    Quota { name: String, sysctl: &'static str },
 
     /// Any other failure reported by the keyring.
     #[error("the OS keyring failed while {op} '{name}': {detail}")]

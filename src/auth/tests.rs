@@ -105,6 +105,7 @@ fn session() -> SsoSession {
         region: "us-east-1".into(),
         scopes: vec!["sso:account:access".into()],
         legacy: false,
+        store: None,
     }
 }
 

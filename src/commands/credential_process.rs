@@ -47,7 +47,7 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
 /// runtime, no HTTP client), else fetched through the lifecycle, with a
 /// device login first when `auto_login` and one is needed.
 pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
-    if let Some(creds) = auth::cached_role(&ctx.store, plan, now())? {
+    if let Some(creds) = auth::cached_role(&ctx.store(&plan.session), plan, now())? {
         tracing::debug!("role credentials from the keyring");
         return Ok(creds);
     }

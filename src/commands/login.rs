@@ -18,8 +18,13 @@ pub fn run(args: LoginArgs) -> anyhow::Result<ExitCode> {
             auth.login(&session, &mut ui, false).await
         })?
         .with_context(|| format!("login to sso-session '{}' failed", session.name))?;
+    let note = ctx
+        .store(&session)
+        .token_note()
+        .map(|note| format!(" {note}."))
+        .unwrap_or_default();
     super::say(format_args!(
-        "keyless: signed in to sso-session '{}'; the token is valid for {}.",
+        "keyless: signed in to sso-session '{}'; the token is valid for {}.{note}",
         session.name,
         human_remaining(token.expires_at - now())
     ));

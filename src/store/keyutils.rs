@@ -53,9 +53,6 @@ use super::keyring::SecretStore;
 use super::{ItemName, StoreError};
 use crate::secret::Secret;
 
-/// The environment variable that selects a separate set of items.
-pub const NAMESPACE_ENV: &str = "KEYLESS_KEYRING_NAMESPACE";
-
 /// The description prefix of every keyless key.
 const PREFIX: &str = "keyless:";
 
@@ -157,9 +154,14 @@ impl Kernel for LinuxKernel {
     fn search(&self, ring: Ring, description: &str) -> Result<Option<KeyId>, KeyError> {
         match self.ring(ring)?.search(description) {
             Ok(found) => Ok(Some(found.get_id().as_raw_id())),
-            Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
-                Ok(None)
-            }
+            // Only an expired, revoked or unsearchable (foreign) key
+            // matches: none of ours.
+            Err(
+                KeyError::KeyDoesNotExist
+                | KeyError::KeyExpired
+                | KeyError::KeyRevoked
+                | KeyError::AccessDenied,
+            ) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -183,15 +185,25 @@ impl Kernel for LinuxKernel {
         payload: &[u8],
         timeout: Option<u64>,
     ) -> Result<(), KeyError> {
-        let added = self.ring(ring)?.add_key(description, payload)?;
+        let target = self.ring(ring)?;
+        // The key is made in the process keyring, which this process always
+        // possesses, so that its permissions and timeout can be set (the
+        // user keyring is not possessed in every session), and only then
+        // linked where it belongs, replacing any key of that description.
+        let staging = KeyRing::from_special_id(KeyRingIdentifier::Process, true)?;
+        let added = staging.add_key(description, payload)?;
         let perms = KeyPermissionsBuilder::builder()
             .posessor(Permission::ALL)
             .user(Permission::ALL)
             .build();
-        let finish = added.set_perms(perms).and_then(|()| match timeout {
-            Some(secs) => added.set_timeout(usize::try_from(secs).unwrap_or(usize::MAX)),
-            None => Ok(()),
-        });
+        let finish = added
+            .set_perms(perms)
+            .and_then(|()| match timeout {
+                Some(secs) => added.set_timeout(usize::try_from(secs).unwrap_or(usize::MAX)),
+                None => Ok(()),
+            })
+            .and_then(|()| target.link_key(added));
+        let _ = staging.unlink_key(added);
         if let Err(err) = finish {
             // Never leave a key with other permissions or without its
             // expiry behind.
@@ -273,7 +285,7 @@ pub const UNAVAILABLE: &str = "the kernel keyring (keyutils) cannot be used: all
 
 impl KeyutilsStore {
     /// The real kernel, with the namespace of `namespace` (the value of
-    /// [`NAMESPACE_ENV`], if set).
+    /// [`NAMESPACE_ENV`](super::choice::NAMESPACE_ENV), if set).
     pub fn new(namespace: Option<&str>) -> Self {
         Self::with_kernel(Box::new(LinuxKernel::default()), namespace)
     }
@@ -305,10 +317,10 @@ impl KeyutilsStore {
     /// `keyless login` ends with.
     pub fn token_lifetime(&self) -> &'static str {
         if self.kernel.has_persistent() {
-            "the token is in your persistent kernel keyring: it survives logout and new SSH \
+            "The token is in your persistent kernel keyring: it survives logout and new SSH \
              sessions, but not a reboot (or three days unused)"
         } else {
-            "the token is in your user kernel keyring (this kernel has no persistent \
+            "The token is in your user kernel keyring (this kernel has no persistent \
              keyrings): it lasts while you have processes on this host, and not past a reboot"
         }
     }

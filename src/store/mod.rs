@@ -15,6 +15,7 @@
 //! The lifecycle that uses all of this (cache, locks, re-read after the
 //! lock, state updates) is in [`crate::auth`].
 
+pub mod choice;
 pub mod items;
 pub mod keyring;
 #[cfg(target_os = "linux")]
@@ -27,7 +28,8 @@ pub use items::{
     load_registration, load_role, load_token, save_registration, save_role, save_token,
     sessions_in,
 };
-pub use keyring::{KeyringStore, MemoryStore, SecretStore};
+pub use choice::{ChosenStore, NAMESPACE_ENV, STORE_ENV, StoreKind, Stores};
+pub use keyring::{MemoryStore, SecretStore};
 pub use lock::{LockError, LockGuard, Locks};
 #[cfg(test)]
 pub use state::{RoleState, SessionState};
@@ -156,6 +158,17 @@ pub enum StoreError {
          kernel.keys.maxbytes=200000`, or remove other keys of yours (`keyctl show @u`)"
     )]
     Quota { name: String, sysctl: &'static str },
+
+    /// Neither the Secret Service nor the kernel keyring can be used.
+    #[error(
+        "no secret store can be used: the Secret Service is not available ({secret_service}), \
+         and the kernel keyring is not usable ({keyutils}); {hint}"
+    )]
+    NoStore {
+        secret_service: String,
+        keyutils: String,
+        hint: &'static str,
+    },
 
     /// Any other failure reported by the keyring.
     #[error("the OS keyring failed while {op} '{name}': {detail}")]

@@ -19,7 +19,9 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     let (state, _) = ctx.state_and_locks()?;
     let known = state.load()?;
     let names: Vec<String> = if args.all {
-        let mut names: BTreeSet<String> = store::sessions_in(&ctx.stores.any_session())?.into_iter().collect();
+        let mut names: BTreeSet<String> = store::sessions_in(&ctx.stores.any_session())?
+            .into_iter()
+            .collect();
         names.extend(known.sessions.keys().cloned());
         names.into_iter().collect()
     } else {

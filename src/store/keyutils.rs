@@ -124,15 +124,15 @@ impl LinuxKernel {
     /// The persistent keyring, linked into the session keyring so that
     /// this process possesses it; `None` where the kernel has none.
     fn persistent(&self) -> Option<KeyRing> {
-        *self.persistent.get_or_init(|| {
-            match KeyRing::get_persistent(KeyRingIdentifier::Session) {
+        *self.persistent.get_or_init(
+            || match KeyRing::get_persistent(KeyRingIdentifier::Session) {
                 Ok(ring) => Some(ring),
                 Err(err) => {
                     tracing::debug!("no persistent keyring ({err:?}); using the user keyring");
                     None
                 }
-            }
-        })
+            },
+        )
     }
 
     fn ring(&self, ring: Ring) -> Result<KeyRing, KeyError> {

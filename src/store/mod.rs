@@ -23,12 +23,12 @@ pub mod keyutils;
 pub mod lock;
 pub mod state;
 
+pub use choice::{ChosenStore, NAMESPACE_ENV, STORE_ENV, StoreKind, Stores};
 pub use items::{
     Registration, RoleCredsItem, TokenItem, delete_registration, delete_session_items,
     load_registration, load_role, load_token, save_registration, save_role, save_token,
     sessions_in,
 };
-pub use choice::{ChosenStore, NAMESPACE_ENV, STORE_ENV, StoreKind, Stores};
 pub use keyring::{MemoryStore, SecretStore};
 pub use lock::{LockError, LockGuard, Locks};
 #[cfg(test)]

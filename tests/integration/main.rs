@@ -11,6 +11,7 @@ mod credential_process;
 mod doctor;
 mod exec;
 mod faults;
+mod kernel;
 mod keyring;
 mod login;
 mod logout;

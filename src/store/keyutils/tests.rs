@@ -87,8 +87,10 @@ impl Kernel for FakeKernel {
             .iter()
             .find(|(_, k)| k.ring == ring && k.description == description)
             .map(|(id, k)| (*id, k.description.len() + 1 + k.payload.len()));
-        let after =
-            Self::used(&state) - existing.map_or(0, |e| e.1) + description.len() + 1 + payload.len();
+        let after = Self::used(&state) - existing.map_or(0, |e| e.1)
+            + description.len()
+            + 1
+            + payload.len();
         if state.quota.is_some_and(|q| after > q) {
             state.adds.push((description.to_string(), false));
             return Err(KeyError::QuotaExceeded);
@@ -234,7 +236,10 @@ fn namespaces_keep_items_apart() {
     let b = store(&kernel, Some("test-b"));
     let plain = store(&kernel, None);
     items::save_token(&a, "corp", &token()).unwrap();
-    assert_eq!(kernel.keys()[0].description, "keyless:test-a:v1/session/corp");
+    assert_eq!(
+        kernel.keys()[0].description,
+        "keyless:test-a:v1/session/corp"
+    );
     assert_eq!(items::load_token(&b, "corp").unwrap(), None);
     assert_eq!(items::load_token(&plain, "corp").unwrap(), None);
     assert!(b.list().unwrap().is_empty());
@@ -248,7 +253,12 @@ fn a_corrupt_item_is_a_miss_and_is_overwritten() {
     let store = store(&kernel, None);
     let name = ItemName::role("corp", "1", "R");
     kernel
-        .add(Ring::User, "keyless:v1/role/corp/1/R", b"\xff\xfe not utf-8", None)
+        .add(
+            Ring::User,
+            "keyless:v1/role/corp/1/R",
+            b"\xff\xfe not utf-8",
+            None,
+        )
         .unwrap();
     assert_eq!(store.get(&name).unwrap(), None);
     kernel
@@ -280,12 +290,27 @@ fn on_edquot_the_soonest_expiring_roles_are_evicted_and_the_write_retried_once()
     items::save_role(&store, "corp", "1", "New", &role(NOW + 600)).unwrap();
 
     let left: Vec<String> = kernel.keys().into_iter().map(|k| k.description).collect();
-    assert!(left.contains(&"keyless:v1/role/corp/1/New".to_string()), "{left:?}");
-    assert!(!left.contains(&"keyless:v1/role/corp/1/Soon".to_string()), "{left:?}");
+    assert!(
+        left.contains(&"keyless:v1/role/corp/1/New".to_string()),
+        "{left:?}"
+    );
+    assert!(
+        !left.contains(&"keyless:v1/role/corp/1/Soon".to_string()),
+        "{left:?}"
+    );
     // Only as much as needed went: the later ones and the token stay.
-    assert!(left.contains(&"keyless:v1/role/corp/1/Mid".to_string()), "{left:?}");
-    assert!(left.contains(&"keyless:v1/role/corp/1/Late".to_string()), "{left:?}");
-    assert!(left.contains(&"keyless:v1/session/corp".to_string()), "{left:?}");
+    assert!(
+        left.contains(&"keyless:v1/role/corp/1/Mid".to_string()),
+        "{left:?}"
+    );
+    assert!(
+        left.contains(&"keyless:v1/role/corp/1/Late".to_string()),
+        "{left:?}"
+    );
+    assert!(
+        left.contains(&"keyless:v1/session/corp".to_string()),
+        "{left:?}"
+    );
     let adds = kernel.state.lock().unwrap().adds.clone();
     assert_eq!(
         adds,

@@ -57,7 +57,8 @@ pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Cr
         async |auth| match auth.role_credentials(plan).await {
             Err(AuthError::LoginRequired { .. }) if auto_login => {
                 let mut ui = TerminalUi::controlling_terminal();
-                auth.login(&plan.session, &mut ui, true).await?;
+                let how = super::login::method(&plan.session, false, false);
+                super::login::sign_in(ctx, auth, &plan.session, how, &mut ui, true).await?;
                 auth.role_credentials(plan).await
             }
             other => other,

@@ -65,6 +65,7 @@ async fn demo() -> anyhow::Result<()> {
         scopes: vec!["sso:account:access".into()],
         legacy: false,
         store: None,
+        pkce: false,
     };
     let clients = Clients::new(DEMO_REGION, Some(&url)).await;
     // Throwaway, in-memory, demo-only: never the keyring, never a file.

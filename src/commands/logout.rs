@@ -49,6 +49,7 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
                     scopes: Vec::new(),
                     legacy: false,
                     store: None,
+                    pkce: false,
                 })
             });
         match session {

@@ -68,6 +68,9 @@ pub struct SsoSession {
     pub legacy: bool,
     /// `keyless_store = secret-service|keyutils` in the section.
     pub store: Option<StoreKind>,
+    /// `keyless_login = pkce` in the section: sign in with the browser
+    /// (authorization code) rather than the device code.
+    pub pkce: bool,
 }
 
 /// Which role credentials to get, and from which session.
@@ -347,6 +350,7 @@ fn legacy_session(profile: &MergedSection) -> Result<SsoSession, &'static str> {
         scopes: Vec::new(),
         legacy: true,
         store: None,
+        pkce: false,
     })
 }
 
@@ -413,6 +417,15 @@ fn sso_session_section(
             ))
         })?),
     };
+    let pkce = match section.get("keyless_login").map(str::trim) {
+        None | Some("device") => false,
+        Some("pkce") => true,
+        Some(value) => {
+            return Err(invalid(format!(
+                "has keyless_login = {value}, which is neither pkce nor device"
+            )));
+        }
+    };
     Ok(SsoSession {
         name: name.to_owned(),
         start_url: start_url.to_owned(),
@@ -420,6 +433,7 @@ fn sso_session_section(
         scopes,
         legacy: false,
         store,
+        pkce,
     })
 }
 
@@ -602,6 +616,7 @@ sso_role_name = Admin
                 ],
                 legacy: false,
                 store: None,
+                pkce: false,
             }
         );
         assert_eq!(session("bare").scopes, vec![DEFAULT_SCOPE.to_string()]);
@@ -616,6 +631,7 @@ sso_role_name = Admin
             scopes: vec![],
             legacy: true,
             store: None,
+            pkce: false,
         };
         let rows = [
             (

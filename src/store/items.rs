@@ -61,6 +61,9 @@ pub struct Registration {
     pub expires_at: i64,
     #[serde(rename = "sc", default)]
     pub scopes: Vec<String>,
+    /// Registered for the authorization-code grant (PKCE login).
+    #[serde(rename = "ac", default, skip_serializing_if = "std::ops::Not::not")]
+    pub code_grant: bool,
 }
 
 /// Temporary role credentials (GetRoleCredentials).
@@ -290,6 +293,7 @@ mod tests {
             client_secret: Secret::new(filler("cs", 1600)),
             expires_at: 1_774_663_218,
             scopes: vec!["sso:account:access".into()],
+            code_grant: false,
         }
     }
 
@@ -372,6 +376,7 @@ mod tests {
             client_secret: Secret::new("s".into()),
             expires_at: 9,
             scopes: vec!["sso:account:access".into()],
+            code_grant: false,
         };
         assert_eq!(
             encode(&reg).expose(),

@@ -525,7 +525,13 @@ impl World {
             .filter_map(|line| {
                 let fields: Vec<&str> = line.split_whitespace().collect();
                 // ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: SUMMARY
-                if fields.len() < 9 || fields[7] != "user" {
+                // Keys replaced, revoked or invalidated linger until the
+                // garbage collector runs: only live ones count.
+                let dead = fields
+                    .get(1)
+                    .is_none_or(|f| f.contains(['R', 'D', 'i', 'N']))
+                    || fields.get(2) == Some(&"0");
+                if fields.len() < 9 || fields[7] != "user" || dead {
                     return None;
                 }
                 let description = fields[8].trim_end_matches(':');

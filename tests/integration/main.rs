@@ -15,6 +15,7 @@ mod kernel;
 mod keyring;
 mod login;
 mod logout;
+mod pkce;
 mod policy;
 mod scan;
 mod secrets;

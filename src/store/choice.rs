@@ -256,7 +256,11 @@ impl SecretStore for ChosenStore<'_> {
         if kind == StoreKind::SecretService
             && let Some(cache) = self.cache()
         {
-            deleted |= cache.delete(name)?;
+            match cache.delete(name) {
+                Ok(gone) => deleted |= gone,
+                // Not usable here (the copy could not have been written).
+                Err(err) => tracing::debug!(item = %name, "kernel keyring not usable: {err}"),
+            }
         }
         Ok(deleted)
     }

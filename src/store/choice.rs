@@ -54,15 +54,38 @@ const NEITHER: &str = "either install and start a Secret Service (Debian: gnome-
     kernel keyring can be used (a container's seccomp profile often blocks them); \
     KEYLESS_STORE=secret-service|keyutils picks one";
 
+/// A store that can say whether it answers at all.
+pub trait Backend: SecretStore {
+    /// One cheap lookup; `Err` when the store cannot be used.
+    fn check_available(&self) -> Result<(), StoreError>;
+    /// Where a token is kept and how long it lasts there, when that is
+    /// worth saying after a login.
+    fn token_note(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+impl Backend for KeyringStore {
+    fn check_available(&self) -> Result<(), StoreError> {
+        KeyringStore::check_available(self)
+    }
+}
+
 #[cfg(target_os = "linux")]
-type Kernel = super::keyutils::KeyutilsStore;
+impl Backend for super::keyutils::KeyutilsStore {
+    fn check_available(&self) -> Result<(), StoreError> {
+        super::keyutils::KeyutilsStore::check_available(self)
+    }
+    fn token_note(&self) -> Option<&'static str> {
+        Some(self.token_lifetime())
+    }
+}
 
 /// The OS keyring and, on Linux, the kernel keyring; which one is the
 /// store is decided once per process, on first need.
 pub struct Stores {
-    secret_service: KeyringStore,
-    #[cfg(target_os = "linux")]
-    kernel: Kernel,
+    secret_service: Box<dyn Backend>,
+    kernel: Option<Box<dyn Backend>>,
     /// From `KEYLESS_STORE`.
     forced: Option<StoreKind>,
     detected: OnceLock<Result<StoreKind, (String, String)>>,
@@ -80,12 +103,25 @@ impl Stores {
     /// `forced` is the value of `KEYLESS_STORE`; `namespace` that of
     /// `KEYLESS_KEYRING_NAMESPACE`.
     pub fn new(forced: Option<StoreKind>, namespace: Option<&str>) -> Stores {
+        #[cfg(target_os = "linux")]
+        let kernel: Option<Box<dyn Backend>> =
+            Some(Box::new(super::keyutils::KeyutilsStore::new(namespace)));
         #[cfg(not(target_os = "linux"))]
-        let _ = namespace;
+        let kernel: Option<Box<dyn Backend>> = {
+            let _ = namespace;
+            None
+        };
+        Stores::with_backends(Box::new(KeyringStore::new()), kernel, forced)
+    }
+
+    pub fn with_backends(
+        secret_service: Box<dyn Backend>,
+        kernel: Option<Box<dyn Backend>>,
+        forced: Option<StoreKind>,
+    ) -> Stores {
         Stores {
-            secret_service: KeyringStore::new(),
-            #[cfg(target_os = "linux")]
-            kernel: Kernel::new(namespace),
+            secret_service,
+            kernel,
             forced,
             detected: OnceLock::new(),
         }
@@ -112,20 +148,16 @@ impl Stores {
                 Ok(()) | Err(StoreError::Locked { .. }) => return Ok(StoreKind::SecretService),
                 Err(err) => err.to_string(),
             };
-            #[cfg(target_os = "linux")]
-            {
-                match self.kernel.check_available() {
-                    Ok(()) => {
-                        tracing::debug!("no Secret Service ({service}); using the kernel keyring");
-                        Ok(StoreKind::Keyutils)
-                    }
-                    Err(err) => Err((service, err.to_string())),
+            let Some(kernel) = &self.kernel else {
+                // macOS and Windows: their own store, whose error says what to do.
+                return Ok(StoreKind::SecretService);
+            };
+            match kernel.check_available() {
+                Ok(()) => {
+                    tracing::debug!("no Secret Service ({service}); using the kernel keyring");
+                    Ok(StoreKind::Keyutils)
                 }
-            }
-            #[cfg(not(target_os = "linux"))]
-            {
-                tracing::debug!("OS keyring check failed ({service})");
-                Ok(StoreKind::SecretService)
+                Err(err) => Err((service, err.to_string())),
             }
         });
         match detected {
@@ -148,49 +180,37 @@ pub struct ChosenStore<'a> {
 impl ChosenStore<'_> {
     fn kind(&self) -> Result<StoreKind, StoreError> {
         match self.preference {
-            #[cfg(not(target_os = "linux"))]
-            Some(StoreKind::Keyutils) => Err(StoreError::Unavailable {
-                hint: "the kernel keyring (keyutils) exists only on Linux: unset KEYLESS_STORE \
-                       or keyless_store",
-                detail: "keyutils requested".into(),
-            }),
+            Some(StoreKind::Keyutils) if self.stores.kernel.is_none() => {
+                Err(StoreError::Unavailable {
+                    hint: "the kernel keyring (keyutils) exists only on Linux: unset \
+                           KEYLESS_STORE or keyless_store",
+                    detail: "keyutils asked for".into(),
+                })
+            }
             Some(kind) => Ok(kind),
             None => self.stores.detect(),
         }
     }
 
     fn primary(&self) -> Result<&dyn SecretStore, StoreError> {
-        Ok(match self.kind()? {
-            StoreKind::SecretService => &self.stores.secret_service,
-            #[cfg(target_os = "linux")]
-            StoreKind::Keyutils => &self.stores.kernel,
-            #[cfg(not(target_os = "linux"))]
-            StoreKind::Keyutils => unreachable!("refused in kind()"),
-        })
+        match (self.kind()?, &self.stores.kernel) {
+            (StoreKind::Keyutils, Some(kernel)) => Ok(kernel.as_ref()),
+            _ => Ok(self.stores.secret_service.as_ref()),
+        }
     }
 
-    /// The kernel keyring as the hot cache, when the Secret Service is the
-    /// store (in keyutils mode it is the store itself).
+    /// The kernel keyring, which holds role credentials in every mode (as
+    /// the store, or as the hot cache in front of the Secret Service).
     fn cache(&self) -> Option<&dyn SecretStore> {
-        #[cfg(target_os = "linux")]
-        {
-            Some(&self.stores.kernel)
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            None
-        }
+        self.stores.kernel.as_deref().map(|k| k as &dyn SecretStore)
     }
 
     /// Where the token is kept and how long it lasts there, when that is
     /// not the OS keyring (for `login`'s last line).
     pub fn token_note(&self) -> Option<&'static str> {
-        match self.kind().ok()? {
-            StoreKind::SecretService => None,
-            #[cfg(target_os = "linux")]
-            StoreKind::Keyutils => Some(self.stores.kernel.token_lifetime()),
-            #[cfg(not(target_os = "linux"))]
-            StoreKind::Keyutils => None,
+        match (self.kind().ok()?, &self.stores.kernel) {
+            (StoreKind::Keyutils, Some(kernel)) => kernel.token_note(),
+            _ => None,
         }
     }
 }
@@ -281,3 +301,6 @@ impl SecretStore for ChosenStore<'_> {
         Ok(names)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,7 +2,10 @@
 //! metadata in a state file, and cross-process locks beside it.
 //!
 //! - [`keyring`]: the [`SecretStore`] trait, the OS keyring behind it
-//!   ([`KeyringStore`]) and a throwaway in-process store ([`MemoryStore`]).
+//!   (`KeyringStore`) and a throwaway in-process store ([`MemoryStore`]).
+//! - `keyutils` (Linux): the kernel keyring as a store, for hosts without
+//!   a Secret Service, and as the hot cache of role credentials.
+//! - [`choice`]: which store is used ([`Stores`], [`ChosenStore`]).
 //! - [`items`]: the typed keyring items (sso-session token, client
 //!   registration, role credentials) as compact, versioned JSON.
 //! - [`state`]: `state.json`, read by `status` and `prompt`; never a secret.

@@ -488,11 +488,14 @@ impl World {
     pub fn bare() -> World {
         let home = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(home.path().join(".aws")).unwrap();
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        // Unique on this machine, even across runs: the temporary
+        // directory's random name.
         let namespace = format!(
-            "test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            "test-{}",
+            home.path()
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                .unwrap_or_default()
         );
         World {
             home,

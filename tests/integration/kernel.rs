@@ -172,15 +172,17 @@ fn a_corrupt_kernel_copy_is_a_miss_and_is_overwritten() {
     run.success();
     assert!(run.stdout().contains("AccessKeyId"));
     assert_eq!(w.emulator().count("GetRoleCredentials"), 2, "a miss");
-    let role = w
-        .kernel_keys()
-        .into_iter()
-        .find(|k| k.name == ROLE)
-        .unwrap();
-    let read = keyctl(&["pipe", &format!("0x{}", role.id)]);
+    // The key linked in the user keyring now (the replaced one lingers in
+    // /proc/keys until the garbage collector runs).
+    let found = keyctl(&["search", "@u", "user", &description]);
+    assert!(found.status.success(), "{found:?}");
+    let id = String::from_utf8_lossy(&found.stdout).trim().to_string();
+    let read = keyctl(&["pipe", &id]);
     assert!(
         String::from_utf8_lossy(&read.stdout).contains("\"ak\""),
         "overwritten with a real item"
     );
-    assert_eq!(role.perm, PERM);
+    let raw = keyctl(&["rdescribe", &id]);
+    let raw = String::from_utf8_lossy(&raw.stdout);
+    assert_eq!(raw.split(';').nth(3), Some(PERM), "{raw}");
 }

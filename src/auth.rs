@@ -348,7 +348,7 @@ impl<I: IdentityCenter> Auth<'_, I> {
             .await?;
         let token = self.token_item(grant, None);
         store::save_token(self.store, &session.name, &token)?;
-        self.record_session(session, token.expires_at, true);
+        self.record_session(session, &token, true);
         Ok(token)
     }
 

@@ -32,7 +32,7 @@ pub use items::{
     load_registration, load_role, load_token, save_registration, save_role, save_token,
     sessions_in,
 };
-pub use keyring::{MemoryStore, SecretStore};
+pub use keyring::{KeyringStore, MemoryStore, SecretStore};
 pub use lock::{LockError, LockGuard, Locks};
 #[cfg(test)]
 pub use state::{RoleState, SessionState};

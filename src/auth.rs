@@ -18,6 +18,7 @@ use crate::config::resolve::{RolePlan, SsoSession};
 use crate::credentials::{self, Credentials, Refusal};
 use crate::identity_center::device::{self, Clock, DeviceFlowError, Poller};
 use crate::identity_center::oidc::{ClientRegistration, DeviceAuthorization, TokenGrant};
+use crate::identity_center::pkce::{self, PkceError};
 use crate::identity_center::{ApiError, ApiErrorKind, Clients};
 use crate::secret::Secret;
 use crate::store::{
@@ -55,6 +56,8 @@ pub enum AuthError {
     Refused(#[from] Refusal),
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Pkce(#[from] PkceError),
 }
 
 /// IAM Identity Center as the lifecycle uses it.
@@ -86,6 +89,21 @@ pub trait IdentityCenter {
         role_name: &str,
     ) -> impl Future<Output = Result<Credentials, ApiError>>;
     fn logout(&self, access_token: &Secret<String>) -> impl Future<Output = Result<(), ApiError>>;
+    /// RegisterClient for the authorization-code grant.
+    fn register_client_for_code(
+        &self,
+        client_name: &str,
+        scopes: &[String],
+        issuer_url: &str,
+    ) -> impl Future<Output = Result<ClientRegistration, ApiError>>;
+    /// CreateToken with an authorization code and its verifier.
+    fn create_token_with_code(
+        &self,
+        registration: &ClientRegistration,
+        code: &Secret<String>,
+        verifier: &Secret<String>,
+        redirect_uri: &str,
+    ) -> impl Future<Output = Result<TokenGrant, ApiError>>;
 }
 
 impl IdentityCenter for Clients {
@@ -128,6 +146,37 @@ impl IdentityCenter for Clients {
     async fn logout(&self, access_token: &Secret<String>) -> Result<(), ApiError> {
         Clients::logout(self, access_token).await
     }
+    async fn register_client_for_code(
+        &self,
+        client_name: &str,
+        scopes: &[String],
+        issuer_url: &str,
+    ) -> Result<ClientRegistration, ApiError> {
+        Clients::register_client_for_code(self, client_name, scopes, issuer_url).await
+    }
+    async fn create_token_with_code(
+        &self,
+        registration: &ClientRegistration,
+        code: &Secret<String>,
+        verifier: &Secret<String>,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, ApiError> {
+        Clients::create_token_with_code(self, registration, code, verifier, redirect_uri).await
+    }
+}
+
+/// The browser side of an authorization-code login: where the browser is
+/// sent back to, and the wait for it.
+pub trait CodeReceiver {
+    /// The redirect URI, with the listener's port.
+    fn redirect_uri(&self) -> String;
+    /// Opens (or shows) `url` and waits for the code of the callback that
+    /// carries `state`.
+    fn receive(
+        self,
+        url: &str,
+        state: &str,
+    ) -> impl Future<Output = Result<Secret<String>, PkceError>>;
 }
 
 /// The current time, in epoch seconds.
@@ -261,6 +310,48 @@ impl<I: IdentityCenter> Auth<'_, I> {
         Ok(token)
     }
 
+    /// Authorization-code login with PKCE (IDENTITY-CENTER.md §7): a
+    /// registration for the code grant, the browser sent to `/authorize`
+    /// under `authorize_base`, the code exchanged with the exact redirect
+    /// URI. With `only_if_needed`, as [`Auth::login`].
+    pub async fn login_with_code(
+        &self,
+        session: &SsoSession,
+        receiver: impl CodeReceiver,
+        authorize_base: &str,
+        only_if_needed: bool,
+    ) -> Result<TokenItem, AuthError> {
+        let _guard = self.lock(|l| l.session(&session.name, LOGIN_LOCK_WAIT))?;
+        if only_if_needed
+            && let Some(token) = store::load_token(self.store, &session.name)?
+            && TokenCheck::of(&token, self.now(), None).fresh
+        {
+            tracing::info!(session = %session.name, "signed in by another process meanwhile");
+            return Ok(token);
+        }
+        let registration = self.registration_for(session, false, true).await?;
+        let verifier = pkce::verifier();
+        let state = pkce::state();
+        let redirect_uri = receiver.redirect_uri();
+        let url = pkce::authorize_url(
+            authorize_base,
+            &registration.client_id,
+            &redirect_uri,
+            &state,
+            &pkce::challenge(&verifier),
+            &session.scopes,
+        );
+        let code = receiver.receive(&url, &state).await?;
+        let grant = self
+            .identity_center
+            .create_token_with_code(&registration, &code, &verifier, &redirect_uri)
+            .await?;
+        let token = self.token_item(grant, None);
+        store::save_token(self.store, &session.name, &token)?;
+        self.record_session(session, &token, true);
+        Ok(token)
+    }
+
     /// The cached registration if it has more than 15 minutes left and the
     /// same scopes, else a new one (saved).
     async fn registration(
@@ -268,18 +359,35 @@ impl<I: IdentityCenter> Auth<'_, I> {
         session: &SsoSession,
         fresh: bool,
     ) -> Result<ClientRegistration, AuthError> {
+        self.registration_for(session, fresh, false).await
+    }
+
+    /// The cached registration when it suits (its life, its scopes, and
+    /// the grant: a device login and a code login register differently).
+    async fn registration_for(
+        &self,
+        session: &SsoSession,
+        fresh: bool,
+        code_grant: bool,
+    ) -> Result<ClientRegistration, AuthError> {
         if !fresh
             && let Some(reg) = store::load_registration(self.store, &session.name)?
             && reg.expires_at - self.now() > REGISTRATION_REUSE_MARGIN_SECS
             && reg.scopes == session.scopes
+            && reg.code_grant == code_grant
         {
             return Ok(reg.into());
         }
         let name = format!("keyless-{}", client_name_suffix(&session.name));
-        let reg = self
-            .identity_center
-            .register_client(&name, &session.scopes)
-            .await?;
+        let reg = if code_grant {
+            self.identity_center
+                .register_client_for_code(&name, &session.scopes, &session.start_url)
+                .await?
+        } else {
+            self.identity_center
+                .register_client(&name, &session.scopes)
+                .await?
+        };
         store::save_registration(self.store, &session.name, &Registration::from(&reg))?;
         Ok(reg)
     }
@@ -548,6 +656,7 @@ impl From<Registration> for ClientRegistration {
             client_secret: r.client_secret,
             expires_at: r.expires_at,
             scopes: r.scopes,
+            code_grant: r.code_grant,
         }
     }
 }
@@ -559,6 +668,7 @@ impl From<&ClientRegistration> for Registration {
             client_secret: r.client_secret.clone(),
             expires_at: r.expires_at,
             scopes: r.scopes.clone(),
+            code_grant: r.code_grant,
         }
     }
 }

@@ -236,6 +236,10 @@ pub struct LoginArgs {
     /// Do not open a browser; print the URL and code only.
     #[arg(long)]
     pub no_browser: bool,
+    /// Sign in with the browser (authorization code with PKCE) rather than
+    /// a device code; also `keyless_login = pkce` in the sso-session.
+    #[arg(long, conflicts_with = "no_browser")]
+    pub pkce: bool,
 }
 
 #[derive(Debug, Args)]

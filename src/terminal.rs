@@ -1,13 +1,20 @@
-//! What a person sees during a device login: the URL and the user code,
-//! the browser opened for them when there is a display, and a spinner
-//! with the elapsed time when the output is a terminal.
+//! What a person sees during a login: for a device login the URL and the
+//! user code, the browser opened for them when there is a display, and a
+//! spinner with the elapsed time when the output is a terminal; for a
+//! browser (PKCE) login, the browser opened at the sign-in page.
+//!
+//! A browser is opened with `BROWSER` when it is set (a command given the
+//! URL, as Python's `webbrowser` and the AWS CLI use it), else with the
+//! platform's opener.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::auth::LoginUi;
+use crate::auth::{CodeReceiver, LoginUi};
 use crate::config::resolve::SsoSession;
 use crate::identity_center::oidc::DeviceAuthorization;
+use crate::identity_center::pkce::{LOGIN_TIMEOUT, Loopback, PkceError};
+use crate::secret::Secret;
 
 const SPINNER: &[char] = &['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const SPINNER_EVERY: Duration = Duration::from_millis(100);
@@ -65,15 +72,102 @@ fn tty_path() -> &'static str {
     "CONOUT$"
 }
 
-/// Whether a browser can be shown: on Linux and the BSDs a graphical
-/// session (or an explicit `BROWSER`); elsewhere always.
+fn set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|x| !x.is_empty())
+}
+
+/// Whether a browser can be shown: an explicit `BROWSER`; else on Linux
+/// and the BSDs a graphical session; elsewhere any session but SSH.
 pub fn has_display() -> bool {
-    if cfg!(any(target_os = "macos", target_os = "windows")) {
+    if set("BROWSER") {
         return true;
     }
-    ["DISPLAY", "WAYLAND_DISPLAY", "BROWSER"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()))
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        return !set("SSH_CONNECTION");
+    }
+    ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| set(v))
+}
+
+/// Opens `url` in a browser: with `BROWSER` when set (the first command of
+/// its `:`-separated list that starts; `%s` is replaced by the URL, else
+/// the URL is the last argument), else with the platform's opener.
+pub fn open_browser(url: &str) -> Result<(), String> {
+    if let Some(list) = std::env::var("BROWSER")
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+    {
+        let mut last = String::from("BROWSER is empty");
+        for command in list.split(':').filter(|c| !c.trim().is_empty()) {
+            let mut words: Vec<String> = command.split_whitespace().map(String::from).collect();
+            if words.iter().any(|w| w.contains("%s")) {
+                for w in &mut words {
+                    *w = w.replace("%s", url);
+                }
+            } else {
+                words.push(url.to_string());
+            }
+            match std::process::Command::new(&words[0])
+                .args(&words[1..])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+            {
+                Ok(_) => return Ok(()),
+                Err(e) => last = format!("BROWSER command {}: {e}", words[0]),
+            }
+        }
+        return Err(last);
+    }
+    open::that_detached(url).map_err(|e| e.to_string())
+}
+
+/// The browser side of a PKCE login, writing to this UI's output.
+pub struct BrowserLogin<'u> {
+    loopback: Loopback,
+    out: &'u mut (dyn Write + Send),
+}
+
+impl TerminalUi {
+    /// A receiver for a PKCE login through `loopback`.
+    pub fn browser_login(&mut self, loopback: Loopback) -> BrowserLogin<'_> {
+        BrowserLogin {
+            loopback,
+            out: &mut *self.out,
+        }
+    }
+}
+
+impl CodeReceiver for BrowserLogin<'_> {
+    fn redirect_uri(&self) -> String {
+        self.loopback.redirect_uri()
+    }
+
+    async fn receive(self, url: &str, state: &str) -> Result<Secret<String>, PkceError> {
+        let out = self.out;
+        match open_browser(url) {
+            Ok(()) => {
+                let _ = writeln!(
+                    out,
+                    "Your browser has been opened to sign in. If it did not open, open this URL:"
+                );
+            }
+            Err(e) => {
+                let _ = writeln!(out, "Could not open a browser ({e}). Open this URL:");
+            }
+        }
+        let _ = writeln!(out, "\n    {url}\n");
+        let _ = writeln!(
+            out,
+            "Waiting for the browser (up to {} minutes; Ctrl-C to cancel)…",
+            LOGIN_TIMEOUT.as_secs() / 60
+        );
+        let _ = out.flush();
+        let code = self.loopback.wait(state, LOGIN_TIMEOUT).await;
+        if code.is_ok() {
+            let _ = writeln!(out, "Signed in.");
+        }
+        code
+    }
 }
 
 impl LoginUi for TerminalUi {
@@ -94,7 +188,7 @@ impl LoginUi for TerminalUi {
             );
             false
         } else {
-            match open::that_detached(&device.verification_uri_complete) {
+            match open_browser(&device.verification_uri_complete) {
                 Ok(()) => {
                     let _ = writeln!(out, "Your browser has been opened at:");
                     true

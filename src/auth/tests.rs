@@ -3,6 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::rc::Rc;
 use std::time::Instant;
 
 use super::*;
@@ -19,6 +20,9 @@ struct Scripted {
     create: RefCell<VecDeque<Result<TokenGrant, ApiError>>>,
     refresh: RefCell<VecDeque<Result<TokenGrant, ApiError>>>,
     role: RefCell<VecDeque<Result<Credentials, ApiError>>>,
+    code: RefCell<VecDeque<Result<TokenGrant, ApiError>>>,
+    /// What CreateToken with a code was given: code, verifier, redirect URI.
+    code_args: RefCell<Vec<(String, String, String)>>,
     calls: RefCell<Vec<&'static str>>,
 }
 
@@ -88,6 +92,52 @@ impl IdentityCenter for Scripted {
         self.record("Logout");
         Ok(())
     }
+    async fn register_client_for_code(
+        &self,
+        _client_name: &str,
+        _scopes: &[String],
+        _issuer_url: &str,
+    ) -> Result<ClientRegistration, ApiError> {
+        self.record("RegisterClientForCode");
+        next("RegisterClient", &self.register).map(|r| ClientRegistration {
+            code_grant: true,
+            ..r
+        })
+    }
+    async fn create_token_with_code(
+        &self,
+        _registration: &ClientRegistration,
+        code: &Secret<String>,
+        verifier: &Secret<String>,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, ApiError> {
+        self.record("CreateTokenWithCode");
+        self.code_args.borrow_mut().push((
+            code.expose().clone(),
+            verifier.expose().clone(),
+            redirect_uri.to_string(),
+        ));
+        next("CreateTokenWithCode", &self.code)
+    }
+}
+
+/// A browser that answers at once with a code, or an error; it records
+/// the URL it was sent to.
+struct Browser {
+    answer: Result<&'static str, fn() -> PkceError>,
+    url: Rc<RefCell<String>>,
+}
+
+impl CodeReceiver for Browser {
+    fn redirect_uri(&self) -> String {
+        "http://127.0.0.1:4242/oauth/callback".into()
+    }
+    async fn receive(self, url: &str, _state: &str) -> Result<Secret<String>, PkceError> {
+        *self.url.borrow_mut() = url.to_string();
+        self.answer
+            .map(|code| Secret::new(code.to_string()))
+            .map_err(|e| e())
+    }
 }
 
 struct Fixed(Cell<i64>);
@@ -105,6 +155,8 @@ fn session() -> SsoSession {
         region: "us-east-1".into(),
         scopes: vec!["sso:account:access".into()],
         legacy: false,
+        store: None,
+        pkce: false,
     }
 }
 
@@ -132,6 +184,7 @@ fn registration(id: &str, scopes: &[&str]) -> ClientRegistration {
         client_secret: Secret::new(format!("secret-{id}")),
         expires_at: NOW + 90 * 86_400,
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        code_grant: false,
     }
 }
 
@@ -530,4 +583,89 @@ fn secret_bearing_types_redact_their_debug() {
     ] {
         assert!(!shown.contains(SENTINEL), "{shown}");
     }
+}
+
+#[test]
+fn a_code_login_registers_for_the_code_grant_and_sends_the_exact_redirect_uri() {
+    let ic = Scripted::default();
+    ic.register
+        .borrow_mut()
+        .push_back(Ok(registration("device-reg", &["sso:account:access"])));
+    ic.register
+        .borrow_mut()
+        .push_back(Ok(registration("code-reg", &["sso:account:access"])));
+    ic.create.borrow_mut().push_back(Ok(grant("device-token")));
+    ic.start.borrow_mut().push_back(Ok(device()));
+    ic.code.borrow_mut().push_back(Ok(grant("code-token")));
+    let store = MemoryStore::new();
+    let clock = Fixed(Cell::new(NOW));
+    let auth = auth(&store, &ic, &clock, None);
+    // A device registration first: the code login must not reuse it.
+    block_on(auth.login(&session(), &mut NoUi, false)).unwrap();
+    let url = Rc::new(RefCell::new(String::new()));
+    let browser = Browser {
+        answer: Ok("the-code"),
+        url: Rc::clone(&url),
+    };
+    let token =
+        block_on(auth.login_with_code(&session(), browser, "http://oidc.test", false)).unwrap();
+    assert_eq!(token.access_token.expose(), "code-token");
+    assert_eq!(ic.count("RegisterClientForCode"), 1);
+    let url = url.borrow().clone();
+    assert!(
+        url.starts_with("http://oidc.test/authorize?response_type=code&client_id=code-reg&"),
+        "{url}"
+    );
+    assert!(url.contains("code_challenge_method=S256"), "{url}");
+    assert!(
+        url.contains("redirect_uri=http%3A%2F%2F127.0.0.1%3A4242%2Foauth%2Fcallback"),
+        "{url}"
+    );
+    let (code, verifier, redirect) = ic.code_args.borrow()[0].clone();
+    assert_eq!(code, "the-code");
+    assert_eq!(redirect, "http://127.0.0.1:4242/oauth/callback");
+    let challenge = pkce::challenge(&Secret::new(verifier));
+    assert!(
+        url.contains(&format!("code_challenge={challenge}")),
+        "{url}"
+    );
+    assert_eq!(
+        store::load_token(&store, "corp")
+            .unwrap()
+            .unwrap()
+            .access_token
+            .expose(),
+        "code-token"
+    );
+    // The next code login reuses the code registration.
+    ic.code.borrow_mut().push_back(Ok(grant("code-token-2")));
+    let browser = Browser {
+        answer: Ok("code-2"),
+        url: Rc::new(RefCell::new(String::new())),
+    };
+    block_on(auth.login_with_code(&session(), browser, "http://oidc.test", false)).unwrap();
+    assert_eq!(ic.count("RegisterClientForCode"), 1);
+}
+
+#[test]
+fn a_denied_code_login_saves_nothing_and_says_why() {
+    let ic = Scripted::default();
+    ic.register
+        .borrow_mut()
+        .push_back(Ok(registration("code-reg", &["sso:account:access"])));
+    let store = MemoryStore::new();
+    let clock = Fixed(Cell::new(NOW));
+    let auth = auth(&store, &ic, &clock, None);
+    let browser = Browser {
+        answer: Err(|| PkceError::Denied {
+            error: "access_denied".into(),
+            description: None,
+        }),
+        url: Rc::new(RefCell::new(String::new())),
+    };
+    let err =
+        block_on(auth.login_with_code(&session(), browser, "http://oidc.test", false)).unwrap_err();
+    assert!(err.to_string().contains("denied"), "{err}");
+    assert_eq!(ic.count("CreateTokenWithCode"), 0);
+    assert!(store::load_token(&store, "corp").unwrap().is_none());
 }

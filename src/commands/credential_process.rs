@@ -47,7 +47,7 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
 /// runtime, no HTTP client), else fetched through the lifecycle, with a
 /// device login first when `auto_login` and one is needed.
 pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
-    if let Some(creds) = auth::cached_role(&ctx.store, plan, now())? {
+    if let Some(creds) = auth::cached_role(&ctx.store(&plan.session), plan, now())? {
         tracing::debug!("role credentials from the keyring");
         return Ok(creds);
     }
@@ -57,7 +57,8 @@ pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Cr
         async |auth| match auth.role_credentials(plan).await {
             Err(AuthError::LoginRequired { .. }) if auto_login => {
                 let mut ui = TerminalUi::controlling_terminal();
-                auth.login(&plan.session, &mut ui, true).await?;
+                let how = super::login::method(&plan.session, false, false);
+                super::login::sign_in(ctx, auth, &plan.session, how, &mut ui, true).await?;
                 auth.role_credentials(plan).await
             }
             other => other,

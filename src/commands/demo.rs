@@ -64,6 +64,8 @@ async fn demo() -> anyhow::Result<()> {
         region: DEMO_REGION.into(),
         scopes: vec!["sso:account:access".into()],
         legacy: false,
+        store: None,
+        pkce: false,
     };
     let clients = Clients::new(DEMO_REGION, Some(&url)).await;
     // Throwaway, in-memory, demo-only: never the keyring, never a file.

@@ -19,7 +19,9 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
     let (state, _) = ctx.state_and_locks()?;
     let known = state.load()?;
     let names: Vec<String> = if args.all {
-        let mut names: BTreeSet<String> = store::sessions_in(&ctx.store)?.into_iter().collect();
+        let mut names: BTreeSet<String> = store::sessions_in(&ctx.stores.any_session())?
+            .into_iter()
+            .collect();
         names.extend(known.sessions.keys().cloned());
         names.into_iter().collect()
     } else {
@@ -46,6 +48,8 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
                     region: recorded.region.clone(),
                     scopes: Vec::new(),
                     legacy: false,
+                    store: None,
+                    pkce: false,
                 })
             });
         match session {
@@ -60,7 +64,7 @@ pub fn run(args: LogoutArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             None => {
-                auth::forget_session(&ctx.store, Some(&state), &name)?;
+                auth::forget_session(&ctx.stores.any_session(), Some(&state), &name)?;
                 super::warn(format_args!(
                     "keyless: warning: the region of sso-session '{name}' is not known (it is \
                      neither in the config nor in the state file), so its portal session could \

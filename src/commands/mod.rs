@@ -25,7 +25,7 @@ use crate::cli::Command;
 use crate::config::resolve::{self, Request, RolePlan, SsoSession};
 use crate::config::{AwsFiles, Env};
 use crate::identity_center::Clients;
-use crate::store::{KeyringStore, Locks, StateFile};
+use crate::store::{ChosenStore, Locks, NAMESPACE_ENV, STORE_ENV, StateFile, StoreKind, Stores};
 
 pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     match command {
@@ -48,23 +48,35 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The environment, the AWS files and the OS keyring, loaded once per
-/// command (the keyring connects on first use).
+/// The environment, the AWS files and the secret stores, loaded once per
+/// command (nothing is connected until first use).
 pub struct Ctx {
     pub env: Env,
     pub files: AwsFiles,
-    pub store: KeyringStore,
+    pub stores: Stores,
 }
 
 impl Ctx {
     pub fn load() -> anyhow::Result<Ctx> {
         let env = Env::from_process();
         let files = AwsFiles::load(&env)?;
-        Ok(Ctx {
-            env,
-            files,
-            store: KeyringStore::new(),
-        })
+        let forced = match env.get(STORE_ENV).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(value) => Some(StoreKind::parse(value).ok_or_else(|| {
+                crate::UsageError(format!(
+                    "{STORE_ENV}={value} is not a store: set it to secret-service or keyutils, \
+                     or unset it"
+                ))
+            })?),
+        };
+        let stores = Stores::new(forced, env.get(NAMESPACE_ENV));
+        Ok(Ctx { env, files, stores })
+    }
+
+    /// The store of `session`: `KEYLESS_STORE`, else its `keyless_store`,
+    /// else the Secret Service when one answers, else the kernel keyring.
+    pub fn store(&self, session: &SsoSession) -> ChosenStore<'_> {
+        self.stores.for_session(session.store)
     }
 
     pub fn default_profile(&self) -> String {
@@ -116,10 +128,11 @@ impl Ctx {
     ) -> anyhow::Result<R> {
         let (state, locks) = self.state_and_locks()?;
         let login_command = self.login_command(session, profile);
+        let store = self.store(session);
         block_on(async {
             let clients = Clients::new(&session.region, None).await;
             let auth = Auth {
-                store: &self.store,
+                store: &store,
                 identity_center: &clients,
                 clock: &SystemClock,
                 state: Some(&state),

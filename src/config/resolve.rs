@@ -22,6 +22,8 @@
 //!
 //! `keyless_auto_login = true|false` is read for every shape.
 
+use crate::store::StoreKind;
+
 use super::{AwsFile, AwsFiles, ConfigError, Env, FileKind, MergedSection, SectionName, Setting};
 
 /// The default `sso_registration_scopes`, as in the AWS CLI.
@@ -64,6 +66,11 @@ pub struct SsoSession {
     /// without scopes as the AWS CLI does (its tokens cannot be refreshed).
     pub scopes: Vec<String>,
     pub legacy: bool,
+    /// `keyless_store = secret-service|keyutils` in the section.
+    pub store: Option<StoreKind>,
+    /// `keyless_login = pkce` in the section: sign in with the browser
+    /// (authorization code) rather than the device code.
+    pub pkce: bool,
 }
 
 /// Which role credentials to get, and from which session.
@@ -342,6 +349,8 @@ fn legacy_session(profile: &MergedSection) -> Result<SsoSession, &'static str> {
         region: region.to_owned(),
         scopes: Vec::new(),
         legacy: true,
+        store: None,
+        pkce: false,
     })
 }
 
@@ -400,12 +409,31 @@ fn sso_session_section(
     if scopes.is_empty() {
         scopes.push(DEFAULT_SCOPE.to_owned());
     }
+    let store = match section.get("keyless_store") {
+        None => None,
+        Some(value) => Some(StoreKind::parse(value).ok_or_else(|| {
+            invalid(format!(
+                "has keyless_store = {value}, which is neither secret-service nor keyutils"
+            ))
+        })?),
+    };
+    let pkce = match section.get("keyless_login").map(str::trim) {
+        None | Some("device") => false,
+        Some("pkce") => true,
+        Some(value) => {
+            return Err(invalid(format!(
+                "has keyless_login = {value}, which is neither pkce nor device"
+            )));
+        }
+    };
     Ok(SsoSession {
         name: name.to_owned(),
         start_url: start_url.to_owned(),
         region: region.to_owned(),
         scopes,
         legacy: false,
+        store,
+        pkce,
     })
 }
 
@@ -587,6 +615,8 @@ sso_role_name = Admin
                     "codewhisperer:completions".into()
                 ],
                 legacy: false,
+                store: None,
+                pkce: false,
             }
         );
         assert_eq!(session("bare").scopes, vec![DEFAULT_SCOPE.to_string()]);
@@ -600,6 +630,8 @@ sso_role_name = Admin
             region: "us-east-1".into(),
             scopes: vec![],
             legacy: true,
+            store: None,
+            pkce: false,
         };
         let rows = [
             (

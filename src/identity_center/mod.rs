@@ -8,6 +8,7 @@
 
 pub mod device;
 pub mod oidc;
+pub mod pkce;
 pub mod portal;
 
 use std::time::Duration;

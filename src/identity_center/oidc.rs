@@ -11,6 +11,10 @@ use crate::secret::Secret;
 
 pub const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub const REFRESH_GRANT: &str = "refresh_token";
+pub const CODE_GRANT: &str = "authorization_code";
+/// The redirect URI registered for the authorization-code grant: without a
+/// port, so the loopback listener may use any (RFC 8252 §7.3).
+pub const REGISTERED_REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";
 
 /// A client registration as `RegisterClient` returns it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +25,8 @@ pub struct ClientRegistration {
     pub expires_at: i64,
     /// The scopes it was registered with.
     pub scopes: Vec<String>,
+    /// Registered for the authorization-code grant (PKCE login).
+    pub code_grant: bool,
 }
 
 /// A started device authorization.
@@ -74,6 +80,45 @@ impl Clients {
             client_secret: Secret::new(client_secret),
             expires_at: out.client_secret_expires_at,
             scopes: scopes.to_vec(),
+            code_grant: false,
+        })
+    }
+
+    /// `RegisterClient` for the authorization-code grant: the
+    /// `authorization_code` and `refresh_token` grants, the port-less
+    /// loopback redirect URI, and the start URL as issuer.
+    pub async fn register_client_for_code(
+        &self,
+        client_name: &str,
+        scopes: &[String],
+        issuer_url: &str,
+    ) -> Result<ClientRegistration, ApiError> {
+        const OP: &str = "RegisterClient";
+        let out = self
+            .oidc
+            .register_client()
+            .client_name(client_name)
+            .client_type("public")
+            .set_scopes((!scopes.is_empty()).then(|| scopes.to_vec()))
+            .grant_types(CODE_GRANT)
+            .grant_types(REFRESH_GRANT)
+            .redirect_uris(REGISTERED_REDIRECT_URI)
+            .issuer_url(issuer_url)
+            .send()
+            .await
+            .map_err(|e| ApiError::from_sdk(OP, e))?;
+        let client_id = out
+            .client_id
+            .ok_or_else(|| ApiError::malformed(OP, "no clientId in the response"))?;
+        let client_secret = out
+            .client_secret
+            .ok_or_else(|| ApiError::malformed(OP, "no clientSecret in the response"))?;
+        Ok(ClientRegistration {
+            client_id,
+            client_secret: Secret::new(client_secret),
+            expires_at: out.client_secret_expires_at,
+            scopes: scopes.to_vec(),
+            code_grant: true,
         })
     }
 
@@ -141,6 +186,25 @@ impl Clients {
         grant_from("CreateToken (refresh)", out)
     }
 
+    /// `CreateToken` with an authorization code and its PKCE verifier; the
+    /// redirect URI is exactly the one the browser was sent to.
+    pub async fn create_token_with_code(
+        &self,
+        registration: &ClientRegistration,
+        code: &Secret<String>,
+        verifier: &Secret<String>,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, ApiError> {
+        let out = self
+            .create_token(registration, CODE_GRANT)
+            .code(code.expose())
+            .code_verifier(verifier.expose())
+            .redirect_uri(redirect_uri)
+            .send()
+            .await;
+        grant_from("CreateToken (authorization code)", out)
+    }
+
     fn create_token(
         &self,
         registration: &ClientRegistration,
@@ -152,6 +216,17 @@ impl Clients {
             .client_secret(registration.client_secret.expose())
             .grant_type(grant)
     }
+}
+
+/// The base URL of the OIDC service, where the browser's `/authorize` is:
+/// `AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL`, else the regional
+/// endpoint.
+pub fn oidc_base_url(var: impl Fn(&str) -> Option<String>, region: &str) -> String {
+    ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| var(name).filter(|v| !v.is_empty()))
+        .map(|url| url.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| format!("https://oidc.{region}.amazonaws.com"))
 }
 
 fn grant_from(

@@ -61,6 +61,9 @@ pub struct Registration {
     pub expires_at: i64,
     #[serde(rename = "sc", default)]
     pub scopes: Vec<String>,
+    /// Registered for the authorization-code grant (PKCE login).
+    #[serde(rename = "ac", default, skip_serializing_if = "std::ops::Not::not")]
+    pub code_grant: bool,
 }
 
 /// Temporary role credentials (GetRoleCredentials).
@@ -153,12 +156,25 @@ fn save<T: Serialize>(
     name: &ItemName,
     item: &T,
 ) -> Result<(), StoreError> {
+    save_until(store, name, item, None)
+}
+
+/// Saves `item`; with `expires_at`, a store that can drops it then.
+fn save_until<T: Serialize>(
+    store: &dyn SecretStore,
+    name: &ItemName,
+    item: &T,
+    expires_at: Option<i64>,
+) -> Result<(), StoreError> {
     let json = encode(item);
     let size = json.expose().len();
     if size > ITEM_BUDGET {
         tracing::warn!(item = %name, size, budget = ITEM_BUDGET, "keyring item is larger than planned; Windows Credential Manager refuses items over 2560 bytes");
     }
-    store.set(name, &json)
+    match expires_at {
+        Some(at) => store.set_expiring(name, &json, at),
+        None => store.set(name, &json),
+    }
 }
 
 /// The sso-session's token, or `None` if absent or unreadable.
@@ -211,7 +227,8 @@ pub fn save_role(
     role_name: &str,
     item: &RoleCredsItem,
 ) -> Result<(), StoreError> {
-    save(store, &ItemName::role(session, account_id, role_name), item)
+    let name = ItemName::role(session, account_id, role_name);
+    save_until(store, &name, item, Some(item.expiration))
 }
 
 /// Deletes every item of `session` found in the store: its token, its
@@ -276,6 +293,7 @@ mod tests {
             client_secret: Secret::new(filler("cs", 1600)),
             expires_at: 1_774_663_218,
             scopes: vec!["sso:account:access".into()],
+            code_grant: false,
         }
     }
 
@@ -358,6 +376,7 @@ mod tests {
             client_secret: Secret::new("s".into()),
             expires_at: 9,
             scopes: vec!["sso:account:access".into()],
+            code_grant: false,
         };
         assert_eq!(
             encode(&reg).expose(),

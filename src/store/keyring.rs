@@ -72,6 +72,16 @@ pub trait SecretStore: Send + Sync {
     fn get(&self, name: &ItemName) -> Result<Option<Secret<String>>, StoreError>;
     /// Create or replace the value under `name`.
     fn set(&self, name: &ItemName, value: &Secret<String>) -> Result<(), StoreError>;
+    /// Like [`set`](SecretStore::set), for a value worthless after
+    /// `expires_at` (epoch seconds): a store that can drops it then.
+    fn set_expiring(
+        &self,
+        name: &ItemName,
+        value: &Secret<String>,
+        _expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.set(name, value)
+    }
     /// Remove the value under `name`; `false` if there was none.
     fn delete(&self, name: &ItemName) -> Result<bool, StoreError>;
     /// The names of every keyless item in the store (no secret is read).

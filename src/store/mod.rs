@@ -2,7 +2,10 @@
 //! metadata in a state file, and cross-process locks beside it.
 //!
 //! - [`keyring`]: the [`SecretStore`] trait, the OS keyring behind it
-//!   ([`KeyringStore`]) and a throwaway in-process store ([`MemoryStore`]).
+//!   (`KeyringStore`) and a throwaway in-process store ([`MemoryStore`]).
+//! - `keyutils` (Linux): the kernel keyring as a store, for hosts without
+//!   a Secret Service, and as the hot cache of role credentials.
+//! - [`choice`]: which store is used ([`Stores`], [`ChosenStore`]).
 //! - [`items`]: the typed keyring items (sso-session token, client
 //!   registration, role credentials) as compact, versioned JSON.
 //! - [`state`]: `state.json`, read by `status` and `prompt`; never a secret.
@@ -15,11 +18,15 @@
 //! The lifecycle that uses all of this (cache, locks, re-read after the
 //! lock, state updates) is in [`crate::auth`].
 
+pub mod choice;
 pub mod items;
 pub mod keyring;
+#[cfg(target_os = "linux")]
+pub mod keyutils;
 pub mod lock;
 pub mod state;
 
+pub use choice::{ChosenStore, NAMESPACE_ENV, STORE_ENV, StoreKind, Stores};
 pub use items::{
     Registration, RoleCredsItem, TokenItem, delete_registration, delete_session_items,
     load_registration, load_role, load_token, save_registration, save_role, save_token,
@@ -64,6 +71,11 @@ impl ItemName {
             escape(account_id),
             escape(role_name)
         ))
+    }
+
+    /// Whether this names role credentials (`v1/role/...`).
+    pub fn is_role(&self) -> bool {
+        self.0.starts_with("v1/role/")
     }
 
     pub fn as_str(&self) -> &str {
@@ -137,6 +149,27 @@ pub enum StoreError {
         op: &'static str,
         name: String,
         waited: std::time::Duration,
+        hint: &'static str,
+    },
+
+    /// The kernel keyring quota is used up, even after removing the role
+    /// credentials that expire soonest.
+    #[error(
+        "the kernel keyring quota is used up while writing '{name}' (keyless already removed \
+         its soonest-expiring role credentials and tried again): raise the limit in {sysctl} \
+         (and maxkeys beside it; root_maxbytes for root), e.g. `sysctl -w \
+         kernel.keys.maxbytes=200000`, or remove other keys of yours (`keyctl show @u`)"
+    )]
+    Quota { name: String, sysctl: &'static str },
+
+    /// Neither the Secret Service nor the kernel keyring can be used.
+    #[error(
+        "no secret store can be used: the Secret Service is not available ({secret_service}), \
+         and the kernel keyring is not usable ({keyutils}); {hint}"
+    )]
+    NoStore {
+        secret_service: String,
+        keyutils: String,
         hint: &'static str,
     },
 

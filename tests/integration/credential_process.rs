@@ -64,6 +64,7 @@ fn accepted_by_the_rust_sdk_credential_process_provider() {
             w.home.path().join(".local/state").display().to_string(),
         ),
         ("DBUS_SESSION_BUS_ADDRESS", w.keyring().bus_address.clone()),
+        ("KEYLESS_KEYRING_NAMESPACE", w.namespace.clone()),
         ("AWS_ENDPOINT_URL_SSO", w.emulator().url.clone()),
         ("AWS_ENDPOINT_URL_SSO_OIDC", w.emulator().url.clone()),
     ] {

@@ -174,6 +174,9 @@ fn a_symlinked_lock_file_is_never_followed() {
         .status()
         .unwrap();
     assert!(cleared.success());
+    for key in w.kernel_keys() {
+        crate::harness::keyctl(&["invalidate", &format!("0x{}", key.id)]);
+    }
 
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.failure(1);

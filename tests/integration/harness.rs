@@ -16,7 +16,7 @@ pub const KEYLESS: &str = env!("CARGO_BIN_EXE_keyless");
 
 const PASSWORD: &str = "keyless-test-password";
 
-const PACKAGES: &str = "dbus gnome-keyring libsecret-tools";
+const PACKAGES: &str = "dbus gnome-keyring libsecret-tools keyutils";
 
 /// A private session bus with gnome-keyring's Secret Service on it.
 pub struct SecretService {
@@ -156,6 +156,30 @@ impl SecretService {
             std::thread::sleep(Duration::from_millis(25));
         }
         panic!("gnome-keyring-daemon did not appear on the private session bus within 15 s");
+    }
+
+    /// Removes the D-Bus activation file of the keyring daemon, so that a
+    /// killed daemon stays down.
+    pub fn disable_activation(&self) {
+        std::fs::remove_file(
+            self._dir
+                .path()
+                .join("services/org.freedesktop.secrets.service"),
+        )
+        .expect("remove the activation file");
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--dest=org.freedesktop.DBus",
+                "--print-reply",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.ReloadConfig",
+            ])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            .stdin(Stdio::null())
+            .output()
+            .expect("dbus-send");
+        assert!(out.status.success(), "ReloadConfig: {out:?}");
     }
 
     /// Kills the keyring daemon started by the harness; the next client
@@ -423,11 +447,28 @@ fn dechunk(mut body: &str) -> String {
 }
 
 /// A temporary HOME with AWS files, a Secret Service and an emulator.
+///
+/// The kernel keyring is per user, so every test process sees the same
+/// user and persistent keyrings. Each world therefore runs keyless with a
+/// `KEYLESS_KEYRING_NAMESPACE` of its own (its kernel keys are described
+/// `keyless:<namespace>:...`), and removes its kernel keys when dropped.
 pub struct World {
     pub home: tempfile::TempDir,
     pub keyring: Option<SecretService>,
     pub emulator: Option<Emulator>,
     pub extra_env: Vec<(String, String)>,
+    pub namespace: String,
+}
+
+/// One key in the kernel keyring, as `/proc/keys` shows it.
+#[derive(Debug, Clone)]
+pub struct KernelKey {
+    pub id: String,
+    /// `perm`, or the time left (`5s`, `59m`, `1h`).
+    pub timeout: String,
+    pub perm: String,
+    /// Without the `keyless:<namespace>:` prefix.
+    pub name: String,
 }
 
 pub const START_URL: &str = "https://d-1234567890.awsapps.com/start";
@@ -447,12 +488,70 @@ impl World {
     pub fn bare() -> World {
         let home = tempfile::tempdir().expect("tempdir");
         std::fs::create_dir_all(home.path().join(".aws")).unwrap();
+        // Unique on this machine, even across runs: the temporary
+        // directory's random name.
+        let namespace = format!(
+            "test-{}",
+            home.path()
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                .unwrap_or_default()
+        );
         World {
             home,
             keyring: None,
             emulator: None,
             extra_env: vec![],
+            namespace,
         }
+    }
+
+    /// A world with an emulator and no D-Bus at all: the bus address
+    /// points at nothing, so the kernel keyring is the only store.
+    pub fn headless(emulator_args: &[&str]) -> World {
+        let mut world = World::bare();
+        world.emulator = Some(Emulator::start(emulator_args));
+        world.write_config(&standard_config());
+        world.emulator().control(
+            "/_keyless/config",
+            serde_json::json!({"approval": {"mode": "auto", "afterPolls": 0}}),
+        );
+        world
+    }
+
+    /// This world's keys in the kernel keyring (user and persistent
+    /// keyrings), from `/proc/keys`.
+    pub fn kernel_keys(&self) -> Vec<KernelKey> {
+        let prefix = format!("keyless:{}:", self.namespace);
+        let text = std::fs::read_to_string("/proc/keys").expect("/proc/keys");
+        text.lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                // ID FLAGS USAGE TIMEOUT PERM UID GID TYPE DESCRIPTION: SUMMARY
+                // Keys replaced, revoked or invalidated linger until the
+                // garbage collector runs: only live ones count.
+                let dead = fields
+                    .get(1)
+                    .is_none_or(|f| f.contains(['R', 'D', 'i', 'N']))
+                    || fields.get(2) == Some(&"0");
+                if fields.len() < 9 || fields[7] != "user" || dead {
+                    return None;
+                }
+                let description = fields[8].trim_end_matches(':');
+                let name = description.strip_prefix(&prefix)?;
+                Some(KernelKey {
+                    id: fields[0].to_string(),
+                    timeout: fields[3].to_string(),
+                    perm: fields[4].to_string(),
+                    name: name.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    /// The description keyless gives the item `name` in this world.
+    pub fn kernel_description(&self, name: &str) -> String {
+        format!("keyless:{}:{name}", self.namespace)
     }
 
     /// A world with a keyring and an emulator started with `emulator_args`.
@@ -521,6 +620,7 @@ impl World {
             }
         }
         cmd.env("HOME", self.home.path())
+            .env("KEYLESS_KEYRING_NAMESPACE", &self.namespace)
             .env("AWS_CONFIG_FILE", self.config_path())
             .env("AWS_SHARED_CREDENTIALS_FILE", self.credentials_path())
             .env("XDG_STATE_HOME", self.home.path().join(".local/state"))
@@ -579,6 +679,36 @@ impl World {
         }
         out
     }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if !Path::new("/proc/keys").exists() {
+            return;
+        }
+        for key in self.kernel_keys() {
+            let _ = Command::new("keyctl")
+                .args(["invalidate", &format!("0x{}", key.id)])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Runs `keyctl` (Debian package keyutils); a missing tool fails the test.
+pub fn keyctl(args: &[&str]) -> Output {
+    assert!(
+        have("keyctl"),
+        "keyctl not found: the kernel keyring tests need it. Install the Debian package: \
+         apt-get install keyutils (bash tests/run does)"
+    );
+    Command::new("keyctl")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run keyctl")
 }
 
 /// A finished `keyless` process.

@@ -57,6 +57,10 @@ fn a_corrupt_item_is_a_cache_miss() {
         w.keyring().lookup(&attributes).as_deref(),
         Some("{this is not json")
     );
+    // And the kernel keyring's copy gone, so the Secret Service is read.
+    for key in w.kernel_keys() {
+        crate::harness::keyctl(&["invalidate", &format!("0x{}", key.id)]);
+    }
 
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.success();
@@ -75,11 +79,21 @@ fn a_corrupt_item_is_a_cache_miss() {
 }
 
 #[test]
-fn no_secret_service_is_a_clear_error() {
+fn no_secret_service_is_a_clear_error_when_it_is_asked_for() {
     let mut w = crate::harness::World::bare();
     w.write_config(&crate::harness::standard_config());
     w.extra_env
         .push(("AWS_ENDPOINT_URL_SSO".into(), "http://127.0.0.1:9".into()));
+    // Without one, the kernel keyring is the store: nothing is signed in.
+    let run = w.run(&["credential-process", "--profile", "dev"]);
+    run.failure(1);
+    assert!(
+        run.stderr().contains("keyless login --sso-session corp"),
+        "{}",
+        run.stderr()
+    );
+    w.extra_env
+        .push(("KEYLESS_STORE".into(), "secret-service".into()));
     let run = w.run(&["credential-process", "--profile", "dev"]);
     run.failure(1);
     assert!(run.stdout().is_empty(), "{}", run.stdout());

@@ -262,7 +262,7 @@ fn portal(
     let login_command = ctx.login_command(&session, None);
     // Signed in? Asked before the async runtime starts, which also opens
     // the keyring connection outside it, as credential-process does.
-    if crate::store::load_token(&ctx.store, &session.name)?.is_none() {
+    if crate::store::load_token(&ctx.store(&session), &session.name)?.is_none() {
         anyhow::bail!(
             "not signed in to sso-session '{}'. Run: {login_command}",
             session.name

@@ -9,11 +9,13 @@ use crate::UsageError;
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
 use crate::shell;
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &CompletionsArgs) -> anyhow::Result<ExitCode> {
     shell::completions(Cli::command(), args.shell, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
 }
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
     let mut command = Cli::command();
     command.build();

@@ -16,6 +16,7 @@ use crate::store::KeyringStore;
 /// The keyring probe's deadline: long enough for an unlock prompt to show.
 const STORE_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
     let mut checks = vec![doctor::store_check(

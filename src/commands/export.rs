@@ -8,6 +8,7 @@ use crate::commands::Ctx;
 use crate::commands::exec::resolve;
 use crate::shell::export;
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
     let (plan, region) = resolve(&ctx, args.profile.as_deref())?;

@@ -13,6 +13,7 @@ use crate::credentials;
 use crate::shell::prompt::{self, Segment, Source, Style};
 use crate::store::StateFile;
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &PromptArgs) -> anyhow::Result<ExitCode> {
     prompt::check_format(&args.format).map_err(UsageError)?;
     if let Some(segment) = segment(args.profile.as_deref()) {

@@ -9,6 +9,7 @@ use anyhow::Context;
 use crate::cli::{InitShell, ShellInitArgs};
 use crate::shell::{self, Shell};
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &ShellInitArgs) -> anyhow::Result<ExitCode> {
     let shell = match args.shell {
         InitShell::Bash => Shell::Bash,

@@ -7,6 +7,7 @@ use crate::credentials;
 use crate::shell::status;
 use crate::store::StateFile;
 
+#[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let state = StateFile::from_env()?.load()?;
     let report = status::status(&state, credentials::now());

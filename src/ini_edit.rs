@@ -273,6 +273,15 @@ impl Editor {
         self.appended.push(section);
     }
 
+    /// How many edits are pending (each one changes bytes).
+    pub fn edit_count(&self) -> usize {
+        self.removed_sections.len()
+            + self.removed_props.len()
+            + self.new_values.len()
+            + self.added_props.values().map(Vec::len).sum::<usize>()
+            + self.appended.len()
+    }
+
     /// True when no edit has been asked for that changes a byte.
     pub fn unchanged(&self) -> bool {
         self.removed_sections.is_empty()

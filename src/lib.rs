@@ -13,6 +13,7 @@ pub(crate) mod emulator;
 pub(crate) mod files;
 pub(crate) mod identity_center;
 pub(crate) mod ini_edit;
+pub(crate) mod onboard;
 pub(crate) mod policy;
 pub(crate) mod scan;
 pub(crate) mod secret;

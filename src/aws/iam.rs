@@ -23,6 +23,14 @@ pub struct CredentialReport {
     pub generated_at: Option<OffsetDateTime>,
 }
 
+/// The last use of an access key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLastUsed {
+    pub at: OffsetDateTime,
+    pub service: Option<String>,
+    pub region: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Iam {
     client: aws_sdk_iam::Client,
@@ -97,6 +105,45 @@ impl Iam {
             }
         }
         Ok(keys)
+    }
+
+    /// `GetAccessKeyLastUsed`: when, by which service, in which region;
+    /// `None` when the key was never used (or not since April 2015).
+    pub async fn key_last_used(&self, key_id: &str) -> Result<Option<KeyLastUsed>, AwsError> {
+        let out = self
+            .client
+            .get_access_key_last_used()
+            .access_key_id(key_id)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk("GetAccessKeyLastUsed", e))?;
+        let Some(used) = out.access_key_last_used() else {
+            return Ok(None);
+        };
+        let known = |s: &str| (!s.is_empty() && s != "N/A").then(|| s.to_string());
+        Ok(used.last_used_date().and_then(to_time).map(|at| KeyLastUsed {
+            at,
+            service: known(used.service_name()),
+            region: known(used.region()),
+        }))
+    }
+
+    /// `UpdateAccessKey`: sets `key_id` of `user` Active or Inactive.
+    pub async fn set_key_active(&self, user: &str, key_id: &str, active: bool) -> Result<(), AwsError> {
+        let status = if active {
+            StatusType::Active
+        } else {
+            StatusType::Inactive
+        };
+        self.client
+            .update_access_key()
+            .user_name(user)
+            .access_key_id(key_id)
+            .status(status)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| AwsError::from_sdk("UpdateAccessKey", e))
     }
 
     /// `GetAccountAuthorizationDetails` for users, groups and

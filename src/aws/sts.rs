@@ -66,4 +66,19 @@ impl Sts {
             .map(str::to_string)
             .ok_or_else(|| AwsError::other(OP, "the answer has no account"))
     }
+
+    /// The account and ARN the configured credentials belong to.
+    pub async fn identity(&self) -> Result<(String, String), AwsError> {
+        const OP: &str = "GetCallerIdentity";
+        let out = self
+            .client
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        match (out.account(), out.arn()) {
+            (Some(account), Some(arn)) => Ok((account.to_string(), arn.to_string())),
+            _ => Err(AwsError::other(OP, "the answer has no account or ARN")),
+        }
+    }
 }

@@ -192,7 +192,6 @@ impl StateFile {
         Ok(Self::new(dir))
     }
 
-    #[cfg(test)]
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -77,6 +77,12 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Measure the long-lived access keys of many accounts: age, use, admin rights, failed rotations, root keys, departed owners.
     Audit(AuditArgs),
+    /// Set up keyless for an IAM Identity Center: the sso-session, sign-in, one profile per account and role, and retirement of static keys.
+    Onboard(OnboardArgs),
+    /// The profiles keyless manages (`keyless profiles sync`).
+    Profiles(ProfilesArgs),
+    /// Move static access keys out of the AWS files, after proving a keyless profile for the same account works.
+    Retire(RetireArgs),
 }
 
 /// `--format` of commands whose output is text or JSON.
@@ -223,6 +229,95 @@ pub struct DoctorArgs {
     /// Skip the checks that need the network (the clock check).
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OnboardArgs {
+    /// The AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start.
+    #[arg(long, value_name = "URL")]
+    pub start_url: String,
+    /// The region of the IAM Identity Center instance.
+    #[arg(long, value_name = "REGION")]
+    pub sso_region: String,
+    /// Name of the [sso-session] section (default: one that already has this start URL, else
+    /// the URL's first host label).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// `region` written into each new profile.
+    #[arg(long, value_name = "REGION")]
+    pub default_region: Option<String>,
+    /// Profile names: {account_name}, {account_id}, {role_name}, {sso_session} and text
+    /// [default: {account_name}-{role_name}].
+    #[arg(long, value_name = "TEMPLATE")]
+    pub profile_template: Option<String>,
+    /// Turn AWS-CLI SSO profiles (sso_session, sso_account_id, sso_role_name) of this start URL
+    /// into keyless profiles; their names stay.
+    #[arg(long)]
+    pub convert: bool,
+    /// Retire every static key a new profile can replace, without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the changes as a diff on stdout and write nothing (it still signs in, to discover).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Do not open a browser; print the URL and code only.
+    #[arg(long)]
+    pub no_browser: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    #[command(subcommand)]
+    pub command: ProfilesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfilesCommand {
+    /// Re-discover accounts and roles and update the profiles keyless manages (idempotent).
+    Sync(ProfilesSyncArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProfilesSyncArgs {
+    /// The sso-session whose profiles to sync (default: every sso-session with managed profiles,
+    /// or the only one).
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// Remove managed profiles whose account or role is no longer assigned.
+    #[arg(long)]
+    pub prune: bool,
+    /// Turn AWS-CLI SSO profiles of the sso-session into keyless profiles too.
+    #[arg(long)]
+    pub convert: bool,
+    /// Show the changes as a diff on stdout and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetireArgs {
+    /// Retire only the keys of these profiles (default: every long-lived key in the AWS files).
+    #[arg(long, value_name = "PROFILE", conflicts_with = "restore")]
+    pub profile: Vec<String>,
+    /// Keep profile P and point it at ACCOUNT/ROLE through keyless, e.g. work=111122223333/Developer.
+    #[arg(long, value_name = "P=ACCOUNT/ROLE", conflicts_with = "restore")]
+    pub map: Vec<String>,
+    /// The sso-session for --map (default: the only one in the config file).
+    #[arg(long, value_name = "NAME", conflicts_with = "restore")]
+    pub sso_session: Option<String>,
+    /// Also set each retired key Inactive in IAM (after showing its last use).
+    #[arg(long, conflicts_with = "restore")]
+    pub deactivate: bool,
+    /// Do not ask before retiring.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Show the changes as a diff on stdout; write nothing and call no IAM API.
+    #[arg(long, conflicts_with = "restore")]
+    pub dry_run: bool,
+    /// Put back the files saved in BACKUP (a directory keyless printed) and re-activate the keys
+    /// it deactivated.
+    #[arg(long, value_name = "BACKUP")]
+    pub restore: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -282,15 +282,6 @@ impl Editor {
             + self.appended.len()
     }
 
-    /// True when no edit has been asked for that changes a byte.
-    pub fn unchanged(&self) -> bool {
-        self.removed_sections.is_empty()
-            && self.removed_props.is_empty()
-            && self.new_values.is_empty()
-            && self.added_props.is_empty()
-            && self.appended.is_empty()
-    }
-
     /// The text with every edit applied.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(self.lines.iter().map(String::len).sum::<usize>());

@@ -121,15 +121,23 @@ impl Iam {
             return Ok(None);
         };
         let known = |s: &str| (!s.is_empty() && s != "N/A").then(|| s.to_string());
-        Ok(used.last_used_date().and_then(to_time).map(|at| KeyLastUsed {
-            at,
-            service: known(used.service_name()),
-            region: known(used.region()),
-        }))
+        Ok(used
+            .last_used_date()
+            .and_then(to_time)
+            .map(|at| KeyLastUsed {
+                at,
+                service: known(used.service_name()),
+                region: known(used.region()),
+            }))
     }
 
     /// `UpdateAccessKey`: sets `key_id` of `user` Active or Inactive.
-    pub async fn set_key_active(&self, user: &str, key_id: &str, active: bool) -> Result<(), AwsError> {
+    pub async fn set_key_active(
+        &self,
+        user: &str,
+        key_id: &str,
+        active: bool,
+    ) -> Result<(), AwsError> {
         let status = if active {
             StatusType::Active
         } else {

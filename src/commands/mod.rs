@@ -10,8 +10,11 @@ pub mod exec;
 pub mod export;
 pub mod login;
 pub mod logout;
+pub mod onboard;
 pub mod policy;
+pub mod profiles;
 pub mod prompt;
+pub mod retire;
 pub mod scan;
 pub mod shell_init;
 pub mod status;
@@ -45,6 +48,9 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Man(args) => completions::man(&args),
         Command::Doctor(args) => doctor::run(&args),
         Command::Audit(args) => audit::main(&args),
+        Command::Onboard(args) => onboard::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
+        Command::Retire(args) => retire::run(&args),
     }
 }
 
@@ -158,6 +164,11 @@ static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new
 /// `--quiet`: [`say`] says nothing; [`warn`] still does.
 pub fn set_quiet(quiet: bool) {
     QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `--quiet` was given.
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A line for the person at the terminal, on stderr (not with `--quiet`).

@@ -95,10 +95,7 @@ impl Backup {
         changes: &[(&AwsFileText, &[u8])],
     ) -> io::Result<Backup> {
         crate::files::create_private_dir(root)?;
-        let stamp: String = now
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
+        let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         let mut dir = root.join(format!("{stamp}-{command}"));
         let mut n = 2;
         loop {

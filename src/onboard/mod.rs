@@ -149,7 +149,12 @@ pub fn profile_header(name: &str) -> String {
 }
 
 /// The keys keyless writes into a managed profile, in order.
-pub fn managed_keys(name: &str, session: &str, account_id: &str, role: &str) -> Vec<(String, String)> {
+pub fn managed_keys(
+    name: &str,
+    session: &str,
+    account_id: &str,
+    role: &str,
+) -> Vec<(String, String)> {
     vec![
         (
             "credential_process".into(),
@@ -218,9 +223,16 @@ pub fn ensure_sso_session(
             let mut props = vec![
                 ("sso_start_url".to_string(), start_url.to_string()),
                 ("sso_region".to_string(), region.to_string()),
-                ("sso_registration_scopes".to_string(), DEFAULT_SCOPE.to_string()),
+                (
+                    "sso_registration_scopes".to_string(),
+                    DEFAULT_SCOPE.to_string(),
+                ),
             ];
-            props.extend(extra.into_iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            props.extend(
+                extra
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            );
             config.append(NewSection {
                 header: format!("sso-session {name}"),
                 props,
@@ -330,7 +342,12 @@ pub fn sync_profiles(
     // Names in use anywhere, and the managed profiles by account and role.
     let mut taken: BTreeSet<String> = BTreeSet::new();
     for editor in std::iter::once(&*config).chain(credentials) {
-        taken.extend(editor.sections().iter().filter_map(|s| s.profile().map(str::to_string)));
+        taken.extend(
+            editor
+                .sections()
+                .iter()
+                .filter_map(|s| s.profile().map(str::to_string)),
+        );
     }
     let mut existing: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     let mut convertible: Vec<(usize, (String, String))> = Vec::new();
@@ -364,7 +381,10 @@ pub fn sync_profiles(
 
     if options.convert {
         for (index, id) in std::mem::take(&mut convertible) {
-            let name = config.sections()[index].profile().unwrap_or_default().to_string();
+            let name = config.sections()[index]
+                .profile()
+                .unwrap_or_default()
+                .to_string();
             for key in SSO_KEYS {
                 config.remove_key(index, key);
             }
@@ -383,7 +403,10 @@ pub fn sync_profiles(
     // Managed profiles: kept up to date, or reported gone.
     for (id, indexes) in &existing {
         for &index in indexes {
-            let name = config.sections()[index].profile().unwrap_or_default().to_string();
+            let name = config.sections()[index]
+                .profile()
+                .unwrap_or_default()
+                .to_string();
             if !wanted.contains_key(id) {
                 report.gone.push(name.clone());
                 if options.prune {

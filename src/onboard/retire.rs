@@ -193,7 +193,13 @@ mod tests {
     fn mappings_parse_or_say_how_to_write_them() {
         let m = Mapping::parse("work=111122223333/Developer").unwrap();
         assert_eq!(m.account_id, "111122223333");
-        for bad in ["work", "work=1111/Dev", "=111122223333/D", "w=111122223333/", "w=111122223333"] {
+        for bad in [
+            "work",
+            "work=1111/Dev",
+            "=111122223333/D",
+            "w=111122223333/",
+            "w=111122223333",
+        ] {
             assert!(Mapping::parse(bad).unwrap_err().contains("--map"), "{bad}");
         }
     }

@@ -27,7 +27,12 @@ fn options<'a>(template: &'a Template) -> SyncOptions<'a> {
     }
 }
 
-fn sync(config: &str, creds: &str, found: &[Discovered], opts: &SyncOptions<'_>) -> (String, SyncReport) {
+fn sync(
+    config: &str,
+    creds: &str,
+    found: &[Discovered],
+    opts: &SyncOptions<'_>,
+) -> (String, SyncReport) {
     let mut editor = Editor::new(config.as_bytes(), FileKind::Config, "config").unwrap();
     let creds = Editor::new(creds.as_bytes(), FileKind::Credentials, "credentials").unwrap();
     let report = sync_profiles(&mut editor, Some(&creds), found, opts);
@@ -41,8 +46,16 @@ fn templates_render_sanitised_names_and_reject_mistakes() {
     assert_eq!(t.render(a, "Developer", "corp"), "Sandbox-Team-Developer");
     let t = Template::parse("{sso_session}/{account_id}:{role_name}").unwrap();
     assert_eq!(t.render(a, "Dev", "corp"), "corp-111122223333-Dev");
-    assert!(Template::parse("{account}-{role_name}").unwrap_err().contains("{account_name}"));
-    assert!(Template::parse("{account_name}").unwrap_err().contains("{role_name}"));
+    assert!(
+        Template::parse("{account}-{role_name}")
+            .unwrap_err()
+            .contains("{account_name}")
+    );
+    assert!(
+        Template::parse("{account_name}")
+            .unwrap_err()
+            .contains("{role_name}")
+    );
     assert!(Template::parse("{role_name").is_err());
     assert!(Template::parse("role_name}").is_err());
     assert_eq!(sanitise("  a  b!!c--"), "a-b-c");
@@ -55,7 +68,11 @@ fn first_sync_writes_every_profile_and_a_second_changes_no_byte() {
     let (first, report) = sync(config, "", &accounts(), &options(&t));
     assert_eq!(
         report.added,
-        ["Sandbox-Team-Developer", "Sandbox-Team-ReadOnly", "staging-Developer"]
+        [
+            "Sandbox-Team-Developer",
+            "Sandbox-Team-ReadOnly",
+            "staging-Developer"
+        ]
     );
     assert!(first.starts_with(config));
     assert!(first.contains(
@@ -80,8 +97,14 @@ fn taken_names_get_the_account_id_and_hand_written_profiles_stay() {
     assert_eq!(
         report.renamed,
         [
-            ("Sandbox-Team-ReadOnly".to_string(), "Sandbox-Team-ReadOnly-111122223333".to_string()),
-            ("staging-Developer".to_string(), "staging-Developer-444455556666".to_string()),
+            (
+                "Sandbox-Team-ReadOnly".to_string(),
+                "Sandbox-Team-ReadOnly-111122223333".to_string()
+            ),
+            (
+                "staging-Developer".to_string(),
+                "staging-Developer-444455556666".to_string()
+            ),
         ]
     );
     // Two accounts with one name: the second gets its ID.
@@ -105,7 +128,10 @@ fn gone_roles_are_reported_and_pruned_only_when_asked() {
     let fewer = &accounts()[1..];
     let (kept, report) = sync(&first, "", fewer, &options(&t));
     assert_eq!(kept, first);
-    assert_eq!(report.gone, ["Sandbox-Team-Developer", "Sandbox-Team-ReadOnly"]);
+    assert_eq!(
+        report.gone,
+        ["Sandbox-Team-Developer", "Sandbox-Team-ReadOnly"]
+    );
     let prune = SyncOptions {
         prune: true,
         ..options(&t)
@@ -152,14 +178,30 @@ fn sso_session_is_written_reused_or_refused() {
     let text = editor.render();
     assert_eq!(
         text,
-        format!("[sso-session corp]\nsso_start_url = {url}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n")
+        format!(
+            "[sso-session corp]\nsso_start_url = {url}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n"
+        )
     );
     let mut editor = Editor::new(text.as_bytes(), FileKind::Config, "c").unwrap();
-    let reused = ensure_sso_session(&mut editor, "corp", &format!("{url}/#/"), "us-east-1", None, None);
+    let reused = ensure_sso_session(
+        &mut editor,
+        "corp",
+        &format!("{url}/#/"),
+        "us-east-1",
+        None,
+        None,
+    );
     assert_eq!(reused.unwrap(), SessionChange::Reused);
-    assert!(editor.unchanged());
+    assert_eq!(editor.edit_count(), 0);
     assert_eq!(session_for_url(&editor, url).as_deref(), Some("corp"));
-    let err = ensure_sso_session(&mut editor, "corp", "https://other.awsapps.com/start", "us-east-1", None, None);
+    let err = ensure_sso_session(
+        &mut editor,
+        "corp",
+        "https://other.awsapps.com/start",
+        "us-east-1",
+        None,
+        None,
+    );
     assert!(err.unwrap_err().contains("--sso-session"));
     let err = ensure_sso_session(&mut editor, "corp", url, "eu-west-1", None, None);
     assert!(err.unwrap_err().contains("--sso-region us-east-1"));

@@ -192,7 +192,7 @@ impl StateFile {
         Ok(Self::new(dir))
     }
 
-    pub fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &std::path::Path {
         &self.dir
     }
 

@@ -513,6 +513,9 @@ pub struct AuditArgs {
     /// The people still here, one user name or e-mail a line: keys of any other user are departed-owner findings.
     #[arg(long, value_name = "FILE")]
     pub people: Option<PathBuf>,
+    /// The people still here are the users of this IAM Identity Center identity store (d-1234567890), listed with the --profile credentials or the default ones.
+    #[arg(long, value_name = "ID", conflicts_with = "people")]
+    pub identity_store_id: Option<String>,
     /// Audit as of this date (YYYY-MM-DD or RFC 3339) instead of now: "what will be over 90 days next month?".
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<String>,

@@ -72,9 +72,11 @@ pub fn normalize_path(path: &str) -> String {
     }
 }
 
-/// The people given by `--people FILE`: one user name or e-mail address a
-/// line; `#` starts a comment. A user matches an entry by name, by the
-/// local part of an e-mail entry, or by being that e-mail (case-insensitive).
+/// The people still here: given by `--people FILE` (one user name or
+/// e-mail address a line; `#` starts a comment), or the user names and
+/// e-mail addresses of an identity store. A user matches an entry by name,
+/// by the local part of an e-mail entry, or by being that e-mail
+/// (case-insensitive).
 #[derive(Debug, Clone, Default)]
 pub struct People {
     names: HashSet<String>,
@@ -82,9 +84,17 @@ pub struct People {
 
 impl People {
     pub fn parse(text: &str) -> People {
+        People::from_entries(
+            text.lines()
+                .map(|line| line.split('#').next().unwrap_or_default()),
+        )
+    }
+
+    /// User names and e-mail addresses, as an identity store lists them.
+    pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a str>) -> People {
         let mut names = HashSet::new();
-        for line in text.lines() {
-            let entry = line.split('#').next().unwrap_or_default().trim();
+        for entry in entries {
+            let entry = entry.trim();
             if entry.is_empty() {
                 continue;
             }
@@ -323,7 +333,7 @@ pub fn evaluate(
     if options.people.is_none() {
         not_evaluated.push(NotEvaluated {
             kind: Kind::DepartedOwner,
-            reason: "needs --people FILE".into(),
+            reason: "needs --people FILE or --identity-store-id ID".into(),
         });
     }
     Snapshot {

@@ -255,6 +255,38 @@ fn departed_owners_with_people() {
 }
 
 #[test]
+fn people_of_an_identity_store() {
+    // User names and e-mails as ListUsers gives them: a user matches a
+    // name, an e-mail, or an e-mail's local part.
+    let people = People::from_entries([
+        "Alice.Smith",
+        "alice.smith@example.com",
+        "rob",
+        "Bob@Example.com",
+        " ",
+    ]);
+    for here in [
+        "alice.smith",
+        "ALICE.SMITH@example.com",
+        "bob",
+        "bob@example.com",
+    ] {
+        assert!(people.contains(here), "{here}");
+    }
+    for gone in ["alice", "robert", "example.com", ""] {
+        assert!(!people.contains(gone), "{gone}");
+    }
+    assert!(People::from_entries([" ", ""]).is_empty());
+    let mut opts = options();
+    opts.people = Some(People::from_entries([
+        "alice", "bob", "carol", "dave", "erin",
+    ]));
+    let snap = evaluate(&[online()], &opts, RUN);
+    assert_eq!(snap.metrics.departed_owner_keys, 0);
+    assert!(snap.not_evaluated.is_empty());
+}
+
+#[test]
 fn thresholds_and_the_clock_move_findings() {
     let mut opts = options();
     opts.as_of = datetime!(2027-03-01 00:00 UTC);

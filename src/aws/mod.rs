@@ -1,12 +1,13 @@
-//! Thin clients for IAM, STS and Organizations over the AWS SDK, returning
-//! keyless's own types.
+//! Thin clients for IAM, STS, Organizations and the Identity Center
+//! identity store over the AWS SDK, returning keyless's own types.
 //!
 //! Endpoints follow the SDK's rules, so `AWS_ENDPOINT_URL_IAM`,
 //! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_ORGANIZATIONS`,
-//! `AWS_ENDPOINT_URL` and profile `endpoint_url` settings apply. Throttling
-//! and 5xx answers are retried by the SDK's standard strategy.
+//! `AWS_ENDPOINT_URL_IDENTITYSTORE`, `AWS_ENDPOINT_URL` and profile
+//! `endpoint_url` settings apply. Throttling and 5xx answers are retried by the SDK's standard strategy.
 
 pub mod iam;
+pub mod identitystore;
 pub mod organizations;
 pub mod sts;
 

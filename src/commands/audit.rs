@@ -20,7 +20,7 @@ use crate::UsageError;
 use crate::audit::collect::collect;
 use crate::audit::render::{self, Baseline};
 use crate::audit::{self, AccountData, AccountInput, Options, People, report};
-use crate::aws::{self, organizations, sts::Sts};
+use crate::aws::{self, identitystore, organizations, sts::Sts};
 use crate::cli::{AuditArgs, AuditFormat};
 use crate::commands::Ctx;
 use crate::config::resolve::RolePlan;
@@ -83,6 +83,9 @@ pub fn run(
             );
         }
         options.people = Some(people);
+    }
+    if let Some(store) = &args.identity_store_id {
+        options.people = Some(identity_store_people(store, args.profile.as_deref())?);
     }
     let baseline = match &args.baseline {
         Some(path) => {
@@ -172,6 +175,34 @@ fn source(args: &AuditArgs) -> Result<Source<'_>, UsageError> {
                 .into(),
         )),
     }
+}
+
+/// The users of the identity store `store`, listed with the credentials
+/// and region of `profile`, or the default ones.
+fn identity_store_people(store: &str, profile: Option<&str>) -> anyhow::Result<People> {
+    let entries = super::block_on(async {
+        let config = aws::load(profile, true).await;
+        identitystore::people(&config, store).await
+    })?;
+    let with = match profile {
+        Some(p) => format!("profile '{p}'"),
+        None => "the default credentials".to_string(),
+    };
+    let entries = entries.with_context(|| {
+        format!(
+            "audit: cannot list the users of identity store {store} with {with}: they need \
+             identitystore:ListUsers, and the region must be Identity Center's (the profile's \
+             region or AWS_REGION); or give the people with --people FILE"
+        )
+    })?;
+    let people = People::from_entries(entries.iter().map(String::as_str));
+    if people.is_empty() {
+        anyhow::bail!(
+            "audit: identity store {store} has no users; check the ID \
+             (aws sso-admin list-instances), or give the people with --people FILE"
+        );
+    }
+    Ok(people)
 }
 
 /// `2027-03-01` (midnight UTC) or an RFC 3339 time.

@@ -524,3 +524,172 @@ fn usage_errors() {
     w.run(&["audit", "--profile", "p", "--organization"])
         .failure(2);
 }
+
+/// Creates users in moto's identity store `store` and IAM users with one key
+/// each in moto's default account, with boto3.
+fn plant_identity_store(moto: &Moto, store: &str, people: &[(&str, &str)], iam_users: &[&str]) {
+    let script = r#"
+import json, sys
+import boto3
+endpoint, store, people, users = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+kw = dict(endpoint_url=endpoint, region_name="us-east-1",
+          aws_access_key_id="testing", aws_secret_access_key="testing")
+ids = boto3.client("identitystore", **kw)
+for name, email in people:
+    ids.create_user(IdentityStoreId=store, UserName=name, DisplayName=name,
+                    Name={"GivenName": name, "FamilyName": "Example"},
+                    Emails=[{"Value": email, "Type": "work", "Primary": True}])
+iam = boto3.client("iam", **kw)
+for user in users:
+    iam.create_user(UserName=user)
+    iam.create_access_key(UserName=user)
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", script, &moto.url, store])
+        .arg(serde_json::to_string(people).unwrap())
+        .arg(serde_json::to_string(iam_users).unwrap())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "planting the identity store failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn departed_owners_from_the_identity_store() {
+    const STORE: &str = "d-1234567890";
+    let moto = Moto::start();
+    // alice is in the store by user name, bob only by his e-mail's local
+    // part, carol by her whole e-mail as IAM user name; grace and the
+    // service user are not in it.
+    plant_identity_store(
+        &moto,
+        STORE,
+        &[
+            ("alice", "alice.smith@example.com"),
+            ("robert", "bob@example.com"),
+            ("c.jones", "carol@example.com"),
+        ],
+        &["alice", "bob", "carol@example.com", "grace", "svc-ci"],
+    );
+    let mut w = World::bare();
+    w.write_credentials("[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n");
+    w.write_config("[profile mgmt]\nregion = us-east-1\n");
+    for var in [
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_IDENTITYSTORE",
+    ] {
+        w.extra_env.push((var.into(), moto.url.clone()));
+    }
+    w.extra_env
+        .push(("AWS_EC2_METADATA_DISABLED".into(), "true".into()));
+
+    let run = w.run(&[
+        "audit",
+        "--profile",
+        "mgmt",
+        "--identity-store-id",
+        STORE,
+        "--format",
+        "json",
+    ]);
+    run.failure(1);
+    let snap = snapshot(&run);
+    let departed: BTreeSet<String> = snap["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "departed-owner")
+        .map(|f| {
+            assert!(f["key_id"].as_str().unwrap().starts_with("AKIA"), "{f}");
+            f["user"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(
+        departed,
+        BTreeSet::from(["grace".to_string(), "svc-ci".to_string()])
+    );
+    assert_eq!(snap["metrics"]["departed_owner_keys"], 2);
+    assert_eq!(snap["metrics"]["active_keys"], 5);
+    assert!(
+        snap["not_evaluated"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["kind"] != "departed-owner"),
+        "{}",
+        snap["not_evaluated"]
+    );
+
+    // Without a source of people, departed owners are not evaluated, and
+    // the output says how to evaluate them.
+    let without = w.run(&["audit", "--profile", "mgmt", "--format", "json"]);
+    let snap = snapshot(&without);
+    assert_eq!(snap["metrics"]["departed_owner_keys"], 0);
+    let reason = snap["not_evaluated"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "departed-owner")
+        .map(|n| n["reason"].as_str().unwrap().to_string())
+        .unwrap_or_default();
+    assert!(reason.contains("--identity-store-id"), "{reason}");
+
+    // A store with nobody in it (a wrong ID) is a failure naming the
+    // next step, not an audit where everyone has left.
+    let empty = w.run(&[
+        "audit",
+        "--profile",
+        "mgmt",
+        "--identity-store-id",
+        "d-0000000000",
+    ]);
+    empty.failure(1);
+    assert!(
+        empty
+            .stderr()
+            .contains("identity store d-0000000000 has no users")
+            && empty.stderr().contains("--people FILE"),
+        "{}",
+        empty.stderr()
+    );
+    assert!(empty.stdout().is_empty(), "{}", empty.stdout());
+
+    // An identity store that cannot be reached is a failure too.
+    let mut unreachable = World::bare();
+    unreachable.write_credentials(
+        "[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    );
+    unreachable.write_config("[profile mgmt]\nregion = us-east-1\n");
+    unreachable.extra_env = w.extra_env.clone();
+    unreachable.extra_env.push((
+        "AWS_ENDPOINT_URL_IDENTITYSTORE".into(),
+        "http://127.0.0.1:9".into(),
+    ));
+    let failed = unreachable.run(&["audit", "--profile", "mgmt", "--identity-store-id", STORE]);
+    failed.failure(1);
+    assert!(
+        failed
+            .stderr()
+            .contains(&format!("cannot list the users of identity store {STORE}")),
+        "{}",
+        failed.stderr()
+    );
+
+    // --people and --identity-store-id are two answers to one question.
+    let both = w.run(&[
+        "audit",
+        "--profile",
+        "mgmt",
+        "--identity-store-id",
+        STORE,
+        "--people",
+        "/dev/null",
+    ]);
+    both.failure(2);
+}

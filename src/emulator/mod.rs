@@ -67,7 +67,9 @@
 //!   `latency` (wait `latencyMs`, then answer normally) or `error` (the
 //!   exception named in `error`, with its modeled status). `count`
 //!   (default 1) is how many matching calls it affects; `grantType` limits it
-//!   to CreateToken calls with that grant. A latency fault and an error
+//!   to CreateToken calls with that grant; `every` (N) makes it hit only
+//!   every Nth matching call (`"every": 10` with a large `count`: 10% of
+//!   the calls). A latency fault and an error
 //!   fault can both apply to one call.
 //! * `GET /_keyless/config` → the configuration ([`EmulatorConfig`] in
 //!   camelCase, with `accountCount` instead of the accounts). `POST` a

@@ -84,6 +84,14 @@ pub struct Fault {
     pub latency_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_type: Option<String>,
+    /// Applies to every Nth matching call only (the Nth, the 2Nth, …):
+    /// `{"kind": "throttle", "operation": "ListAccountRoles", "every": 10,
+    /// "count": 1000}` throttles 10% of the calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub every: Option<u32>,
+    /// Matching calls seen, for `every`.
+    #[serde(skip)]
+    pub seen: u32,
 }
 
 fn one() -> u32 {
@@ -100,6 +108,8 @@ impl Fault {
             error: None,
             latency_ms: None,
             grant_type: None,
+            every: None,
+            seen: 0,
         }
     }
 
@@ -156,6 +166,7 @@ impl Fault {
                 Err("a fault of kind 'latency' needs 'latencyMs'".into())
             }
             _ if self.count == 0 => Err("a fault needs a count of at least 1".into()),
+            _ if self.every == Some(0) => Err("'every' must be at least 1".into()),
             _ => Ok(()),
         }
     }
@@ -394,10 +405,21 @@ impl Inner {
         grant_type: Option<&str>,
         effect: impl Fn(&Fault) -> Option<T>,
     ) -> Option<T> {
-        let index = self
-            .faults
-            .iter()
-            .position(|f| f.matches(operation, grant_type) && effect(f).is_some())?;
+        let mut found = None;
+        for (index, fault) in self.faults.iter_mut().enumerate() {
+            if !fault.matches(operation, grant_type) || effect(fault).is_none() {
+                continue;
+            }
+            if let Some(every) = fault.every {
+                fault.seen += 1;
+                if fault.seen % every != 0 {
+                    continue;
+                }
+            }
+            found = Some(index);
+            break;
+        }
+        let index = found?;
         let value = effect(&self.faults[index]);
         let fault = &mut self.faults[index];
         fault.count = fault.count.saturating_sub(1);
@@ -525,6 +547,29 @@ mod tests {
         assert_eq!(
             inner.take_faults(Operation::ListAccounts, None),
             (None, None)
+        );
+        assert!(inner.faults().is_empty());
+    }
+
+    #[test]
+    fn an_every_fault_hits_every_nth_matching_call() {
+        let mut inner = Inner::new(EmulatorConfig::default());
+        let fault = Fault {
+            every: Some(3),
+            ..Fault::throttle(Operation::ListAccountRoles).times(2)
+        };
+        inner.add_fault(fault).unwrap();
+        let hits: Vec<bool> = (0..9)
+            .map(|_| {
+                inner
+                    .take_faults(Operation::ListAccountRoles, None)
+                    .1
+                    .is_some()
+            })
+            .collect();
+        assert_eq!(
+            hits,
+            [false, false, true, false, false, true, false, false, false]
         );
         assert!(inner.faults().is_empty());
     }

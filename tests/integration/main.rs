@@ -16,6 +16,7 @@ mod kernel;
 mod keyring;
 mod login;
 mod logout;
+mod onboard;
 mod pkce;
 mod policy;
 mod scan;

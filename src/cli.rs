@@ -263,6 +263,10 @@ pub struct OnboardArgs {
     /// Do not open a browser; print the URL and code only.
     #[arg(long)]
     pub no_browser: bool,
+    /// Sign in with the browser (authorization code with PKCE), and record
+    /// `keyless_login = pkce` in the sso-session so later logins do too.
+    #[arg(long, conflicts_with = "no_browser")]
+    pub pkce: bool,
 }
 
 #[derive(Debug, Args)]

@@ -47,6 +47,7 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         &args.sso_region,
         template_text,
         args.default_region.as_deref(),
+        args.pkce,
     )
     .map_err(crate::UsageError)?;
     let planned = in_memory(&config, &credentials);

@@ -22,6 +22,8 @@ pub const MANAGED_KEY: &str = "keyless_managed";
 /// so `profiles sync` names and fills new profiles the same way.
 pub const TEMPLATE_KEY: &str = "keyless_profile_template";
 pub const REGION_KEY: &str = "keyless_default_region";
+/// `keyless_login = pkce`: sign in with the browser.
+pub const LOGIN_KEY: &str = "keyless_login";
 pub const DEFAULT_TEMPLATE: &str = "{account_name}-{role_name}";
 pub const DEFAULT_SCOPE: &str = "sso:account:access";
 
@@ -186,11 +188,16 @@ pub fn ensure_sso_session(
     region: &str,
     template: Option<&str>,
     default_region: Option<&str>,
+    pkce: bool,
 ) -> Result<SessionChange, String> {
-    let extra: Vec<(&str, &str)> = [(TEMPLATE_KEY, template), (REGION_KEY, default_region)]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
+    let extra: Vec<(&str, &str)> = [
+        (TEMPLATE_KEY, template),
+        (REGION_KEY, default_region),
+        (LOGIN_KEY, pkce.then_some("pkce")),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
     match config.sso_session_sections(name).last().copied() {
         Some(index) => {
             let section = &config.sections()[index];

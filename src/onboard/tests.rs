@@ -172,7 +172,7 @@ fn sso_session_is_written_reused_or_refused() {
     let mut editor = Editor::new(b"", FileKind::Config, "c").unwrap();
     let url = "https://d-1234567890.awsapps.com/start";
     assert_eq!(
-        ensure_sso_session(&mut editor, "corp", url, "us-east-1", None, None).unwrap(),
+        ensure_sso_session(&mut editor, "corp", url, "us-east-1", None, None, false).unwrap(),
         SessionChange::Written
     );
     let text = editor.render();
@@ -203,7 +203,7 @@ fn sso_session_is_written_reused_or_refused() {
         None,
     );
     assert!(err.unwrap_err().contains("--sso-session"));
-    let err = ensure_sso_session(&mut editor, "corp", url, "eu-west-1", None, None);
+    let err = ensure_sso_session(&mut editor, "corp", url, "eu-west-1", None, None, false);
     assert!(err.unwrap_err().contains("--sso-region us-east-1"));
     assert_eq!(session_name_from_url(url), "d-1234567890");
     assert_eq!(session_name_from_url("http://127.0.0.1:7788/start"), "sso");

@@ -500,3 +500,76 @@ fn aws_cli_sso_profiles_are_converted_and_bad_input_is_refused() {
         run.stderr()
     );
 }
+
+/// `packaging/onboard/onboard.sh` under dash (`sh`) and bash, against the
+/// emulator, with the environment overriding its settings.
+#[test]
+fn the_rollout_script_onboards_under_sh_and_bash() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/onboard/onboard.sh");
+    let script = script.to_str().unwrap();
+    for shell in ["sh", "bash"] {
+        let w = World::new(&[]);
+        w.write_config("# mine\n[profile mine]\nregion = us-east-1\n");
+        let run = |args: &[&str], env: &[(&str, &str)]| {
+            let mut cmd = w.command_for(shell, &[&[script][..], args].concat());
+            cmd.env("KEYLESS_START_URL", START_URL)
+                .env("KEYLESS_SSO_REGION", "us-east-1")
+                .env("KEYLESS_DEFAULT_REGION", "eu-west-1")
+                .env("KEYLESS_PROFILE_TEMPLATE", "{account_name}.{role_name}");
+            for (k, v) in env {
+                cmd.env(k, v);
+            }
+            let child = cmd
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            Run::wait(child, args, Duration::from_secs(120))
+        };
+        let before = std::fs::read(w.config_path()).unwrap();
+        let dry = run(&["--dry-run"], &[]);
+        dry.success();
+        assert!(
+            dry.stdout().contains("+[profile sandbox.Developer]"),
+            "{shell}: {}",
+            dry.stdout()
+        );
+        assert_eq!(
+            std::fs::read(w.config_path()).unwrap(),
+            before,
+            "{shell}: dry run wrote"
+        );
+
+        let done = run(&["--yes"], &[]);
+        done.success();
+        let config = std::fs::read_to_string(w.config_path()).unwrap();
+        assert!(
+            config.contains("[profile production.ReadOnly]"),
+            "{shell}: {config}"
+        );
+        assert!(config.contains("region = eu-west-1"), "{shell}");
+        w.run(&["credential-process", "--profile", "staging.Developer"])
+            .success();
+
+        run(&[], &[("KEYLESS_START_URL", "not-a-url")]).failure(2);
+        run(&["--bogus"], &[]).failure(2);
+        // A template keyless refuses is a configuration error: 2.
+        run(&[], &[("KEYLESS_PROFILE_TEMPLATE", "{nope}")]).failure(2);
+        // keyless failing is 1: a sign-in that is denied.
+        w.emulator()
+            .control("/_keyless/config", json!({"approval": {"mode": "deny"}}));
+        let denied = run(
+            &[],
+            &[("KEYLESS_START_URL", "https://other.awsapps.com/start")],
+        );
+        denied.failure(1);
+        // No keyless anywhere: 3.
+        let missing = run(&[], &[("PATH", "/usr/bin:/bin")]);
+        missing.failure(3);
+        assert!(
+            missing.stderr().contains("not installed"),
+            "{}",
+            missing.stderr()
+        );
+    }
+}

@@ -17,7 +17,7 @@ for tool in hyperfine keyctl dbus-daemon dbus-send gnome-keyring-daemon secret-t
 done
 if [ -z "${KEYLESS:-}" ]; then
     cargo build --release --quiet
-    KEYLESS=$PWD/target/release/keyless
+    KEYLESS=${CARGO_TARGET_DIR:-$PWD/target}/release/keyless
 fi
 
 work=$(mktemp -d)
@@ -80,6 +80,19 @@ size=$(wc -c < "$work/creds.json")
 head -c "$size" /dev/zero | tr '\0' 'x' | secret-tool store --label bench service bench username item
 echo "credential JSON: $size bytes" >&2
 
+# Instruction counts do not move with the load of a shared machine; they
+# count the dynamic loader's relocations too (not page faults). valgrind is
+# optional.
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null \
+        | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+if command -v valgrind >/dev/null; then
+    echo "instructions, keyless credential-process: $(instructions "$KEYLESS" credential-process --profile dev)" >&2
+    echo "instructions, cat: $(instructions cat "$work/creds.json")" >&2
+fi
+# The machine may be shared: the load beside the numbers says how far to trust them.
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs" >&2
 hyperfine --warmup 20 --runs "${RUNS:-300}" -N --export-json "$work/result.json" \
     -n "keyless credential-process (kernel keyring hit)" "$KEYLESS credential-process --profile dev" \
     -n "cat (same size JSON file)" "cat $work/creds.json" \

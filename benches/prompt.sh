@@ -51,6 +51,20 @@ export KEYLESS_STATE_DIR=$work/state AWS_CONFIG_FILE=$work/config AWS_PROFILE=de
 [ "$("$KEYLESS" prompt)" = "dev 42m" ] || { echo "unexpected segment" >&2; exit 1; }
 [ "$("$KEYLESS" prompt --profile ro)" = "ro 1h00m" ] || { echo "unexpected segment" >&2; exit 1; }
 
+# Instruction counts do not move with the load of a shared machine; they
+# count the dynamic loader's relocations too (not page faults). valgrind is
+# optional.
+instructions() {
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null \
+        | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+}
+if command -v valgrind >/dev/null; then
+    echo "instructions, /bin/true: $(instructions /bin/true)"
+    echo "instructions, keyless prompt (state): $(instructions "$KEYLESS" prompt --color --shell bash)"
+    echo "instructions, keyless prompt (state + config): $(instructions "$KEYLESS" prompt --profile ro)"
+fi
+# The machine may be shared: the load beside the numbers says how far to trust them.
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 # -N: no intermediate shell, so each run is exactly one process.
 hyperfine -N --warmup 50 --runs "${RUNS:-1000}" \
     --export-json "$work/result.json" \

@@ -43,6 +43,113 @@ pub struct PromptOnly {
     pub args: PromptArgs,
 }
 
+/// The command lines of the two commands that run most often, `keyless
+/// credential-process` (on every SDK credential refresh) and `keyless
+/// prompt` (on every shell prompt), read without building the clap command
+/// tree, which costs more than the rest of a cache hit. Only the plain
+/// forms are taken: long options, each at most once, every value given as
+/// UTF-8 that is not empty and does not start with `-`. Anything else
+/// (help, version, a short or global option, an unknown or repeated one, a
+/// combination clap would refuse) is `None`, and clap parses the command
+/// line as usual, with its errors and help. `args` starts after the
+/// subcommand's name.
+impl CredentialProcessArgs {
+    pub fn from_plain_argv(args: impl Iterator<Item = std::ffi::OsString>) -> Option<Self> {
+        let mut out = CredentialProcessArgs {
+            profile: None,
+            sso_session: None,
+            account_id: None,
+            role_name: None,
+            auto_login: false,
+        };
+        let mut args = args;
+        while let Some(arg) = args.next() {
+            let arg = arg.into_string().ok()?;
+            let (name, inline) = split_long(&arg);
+            let slot = match name {
+                "--auto-login" if inline.is_none() && !out.auto_login => {
+                    out.auto_login = true;
+                    continue;
+                }
+                "--profile" => &mut out.profile,
+                "--sso-session" => &mut out.sso_session,
+                "--account-id" => &mut out.account_id,
+                "--role-name" => &mut out.role_name,
+                _ => return None,
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(plain_value(inline, &mut args)?);
+        }
+        let explicit = [&out.sso_session, &out.account_id, &out.role_name]
+            .iter()
+            .filter(|v| v.is_some())
+            .count();
+        // --profile conflicts with the other three, which go together.
+        match (out.profile.is_some(), explicit) {
+            (_, 0) | (false, 3) => Some(out),
+            _ => None,
+        }
+    }
+}
+
+impl PromptArgs {
+    /// As [`CredentialProcessArgs::from_plain_argv`], for `keyless prompt`.
+    pub fn from_plain_argv(args: impl Iterator<Item = std::ffi::OsString>) -> Option<Self> {
+        let (mut profile, mut format, mut color, mut shell) = (None, None, false, None);
+        let mut args = args;
+        while let Some(arg) = args.next() {
+            let arg = arg.into_string().ok()?;
+            let (name, inline) = split_long(&arg);
+            let slot = match name {
+                "--color" if inline.is_none() && !color => {
+                    color = true;
+                    continue;
+                }
+                "--profile" => &mut profile,
+                "--format" => &mut format,
+                "--shell" => &mut shell,
+                _ => return None,
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(plain_value(inline, &mut args)?);
+        }
+        let shell = match shell {
+            None => PromptShell::Plain,
+            Some(name) => PromptShell::from_str(&name, false).ok()?,
+        };
+        Some(PromptArgs {
+            profile,
+            format: format.unwrap_or_else(|| DEFAULT_FORMAT.to_string()),
+            color,
+            shell,
+        })
+    }
+}
+
+/// `--name=value` as (`--name`, `Some(value)`); anything else as it is.
+fn split_long(arg: &str) -> (&str, Option<&str>) {
+    match arg.split_once('=') {
+        Some((name, value)) if name.starts_with("--") => (name, Some(value)),
+        _ => (arg, None),
+    }
+}
+
+/// An option's value, inline or the next argument, if it is plain.
+fn plain_value(
+    inline: Option<&str>,
+    rest: &mut impl Iterator<Item = std::ffi::OsString>,
+) -> Option<String> {
+    let value = match inline {
+        Some(value) => value.to_string(),
+        None => rest.next()?.into_string().ok()?,
+    };
+    (!value.is_empty() && !value.starts_with('-')).then_some(value)
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign in to an sso-session with the device-authorization flow.
@@ -868,6 +975,108 @@ mod tests {
             "named but not defined:\n{}",
             missing.join("\n")
         );
+    }
+
+    fn words(line: &str) -> Vec<std::ffi::OsString> {
+        line.split(' ')
+            .filter(|w| !w.is_empty())
+            .map(Into::into)
+            .collect()
+    }
+
+    /// The fast paths take a command line only when clap reads it the same
+    /// way, and leave everything else to clap.
+    #[test]
+    fn plain_argv_reads_as_clap_does() {
+        use super::{Command, CredentialProcessArgs, PromptArgs, PromptOnly};
+        use clap::Parser;
+        let taken = [
+            "",
+            "--profile dev",
+            "--profile=dev",
+            "--profile a=b",
+            "--auto-login --profile dev",
+            "--profile dev --auto-login",
+            "--auto-login",
+            "--sso-session corp --account-id 111122223333 --role-name Dev",
+            "--role-name=Dev --account-id 111122223333 --sso-session=corp --auto-login",
+        ];
+        for line in taken {
+            let fast = CredentialProcessArgs::from_plain_argv(words(line).into_iter())
+                .unwrap_or_else(|| panic!("not taken: {line:?}"));
+            let mut argv = words("keyless credential-process");
+            argv.extend(words(line));
+            let Command::CredentialProcess(slow) = Cli::try_parse_from(argv).unwrap().command
+            else {
+                panic!("{line:?}: another command");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{line:?}");
+        }
+        let left_to_clap = [
+            "--help",
+            "-h",
+            "--version",
+            "-v --profile dev",
+            "--quiet",
+            "--profile",
+            "--profile=",
+            "--profile -v",
+            "--profile --auto-login",
+            "--profile dev --profile ops",
+            "--auto-login --auto-login",
+            "--auto-login=yes",
+            "--profile dev extra",
+            "--prof dev",
+            "--profile dev --",
+            "--profile dev --sso-session corp --account-id 1 --role-name R",
+            "--sso-session corp --account-id 111122223333",
+            "--account-id 111122223333",
+        ];
+        for line in left_to_clap {
+            assert!(
+                CredentialProcessArgs::from_plain_argv(words(line).into_iter()).is_none(),
+                "taken: {line:?}"
+            );
+        }
+        #[cfg(unix)]
+        {
+            let not_utf8 = std::os::unix::ffi::OsStringExt::from_vec(vec![b'd', 0xff]);
+            assert!(
+                CredentialProcessArgs::from_plain_argv(["--profile".into(), not_utf8].into_iter())
+                    .is_none()
+            );
+        }
+
+        for line in [
+            "",
+            "--profile dev",
+            "--color --shell bash",
+            "--shell=zsh --color --profile=ops",
+            "--format {profile}:{remaining} --shell plain",
+        ] {
+            let fast = PromptArgs::from_plain_argv(words(line).into_iter())
+                .unwrap_or_else(|| panic!("not taken: {line:?}"));
+            let mut argv = words("keyless prompt");
+            argv.extend(words(line));
+            let slow = PromptOnly::try_parse_from(argv).unwrap().args;
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{line:?}");
+        }
+        for line in [
+            "--help",
+            "--version",
+            "--shell fish",
+            "--shell Bash",
+            "--color --color",
+            "--format",
+            "--format=",
+            "--quiet",
+            "extra",
+        ] {
+            assert!(
+                PromptArgs::from_plain_argv(words(line).into_iter()).is_none(),
+                "taken: {line:?}"
+            );
+        }
     }
 
     #[test]

@@ -43,16 +43,33 @@ pub struct UsageError(pub String);
 /// The one exit path: parse, dispatch, print the error chain once, map it
 /// to an exit code (0 success, 1 failure, 2 usage).
 pub fn run() -> ExitCode {
-    // `keyless prompt` runs on every shell prompt: it parses only its own
-    // flags, sets up no logging, and never fails loudly.
-    if std::env::args_os().nth(1).is_some_and(|a| a == "prompt") {
-        return match cli::PromptOnly::try_parse() {
-            Ok(only) => match commands::prompt::run(&only.args) {
-                Ok(code) => code,
-                Err(err) => report(&err),
-            },
-            Err(err) => clap_exit(&err),
-        };
+    let mut argv = std::env::args_os().skip(1);
+    match argv.next() {
+        // `keyless prompt` runs on every shell prompt: it parses only its
+        // own flags, sets up no logging, and never fails loudly.
+        Some(first) if first == "prompt" => {
+            let args = match cli::PromptArgs::from_plain_argv(argv) {
+                Some(args) => args,
+                None => match cli::PromptOnly::try_parse() {
+                    Ok(only) => only.args,
+                    Err(err) => return clap_exit(&err),
+                },
+            };
+            return finish(commands::prompt::run(&args));
+        }
+        // `keyless credential-process` runs whenever an SDK wants
+        // credentials, and is mostly a cache hit: its plain command lines
+        // skip the clap command tree, and logging is set up only when the
+        // cache misses (a hit logs nothing above debug). With KEYLESS_LOG
+        // set, the usual path runs, so that every event is shown.
+        Some(first) if first == "credential-process" && std::env::var_os(LOG_ENV).is_none() => {
+            if let Some(args) = cli::CredentialProcessArgs::from_plain_argv(argv) {
+                return finish(commands::credential_process::run_logging_late(args, || {
+                    init_logging(0)
+                }));
+            }
+        }
+        _ => {}
     }
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,
@@ -60,7 +77,12 @@ pub fn run() -> ExitCode {
     };
     init_logging(cli.verbose);
     commands::set_quiet(cli.quiet);
-    match commands::dispatch(cli.command) {
+    finish(commands::dispatch(cli.command))
+}
+
+/// The exit code of a command's result.
+fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
         Ok(code) => code,
         Err(err) => report(&err),
     }
@@ -110,12 +132,15 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The environment variable that sets the log level.
+const LOG_ENV: &str = "KEYLESS_LOG";
+
 /// Logs go to stderr and only keyless's own events are shown: the HTTP
 /// and SDK layers below could log request headers, which carry tokens.
 /// `KEYLESS_LOG` takes a level (`error`, `warn`, `info`, `debug`, `trace`).
 fn init_logging(verbose: u8) {
     use tracing_subscriber::EnvFilter;
-    let from_env = std::env::var("KEYLESS_LOG")
+    let from_env = std::env::var(LOG_ENV)
         .ok()
         .map(|v| v.trim().to_ascii_lowercase())
         .filter(|v| ["error", "warn", "info", "debug", "trace"].contains(&v.as_str()));

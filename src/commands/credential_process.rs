@@ -18,6 +18,15 @@ use crate::credentials::{Credentials, now};
 use crate::terminal::TerminalUi;
 
 pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
+    run_logging_late(args, || {})
+}
+
+/// As [`run`], calling `start_logging` only when the cache misses, before
+/// the work that may log: a hit sets nothing up that it does not use.
+pub fn run_logging_late(
+    args: CredentialProcessArgs,
+    start_logging: impl FnOnce(),
+) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
     let request = match (args.sso_session, args.account_id, args.role_name) {
         (Some(sso_session), Some(account_id), Some(role_name)) => Request::Explicit {
@@ -38,7 +47,14 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let plan = ctx.resolve_role(&request)?;
-    let creds = obtain(&ctx, &plan, args.auto_login || plan.auto_login)?;
+    let auto_login = args.auto_login || plan.auto_login;
+    let creds = match cached(&ctx, &plan)? {
+        Some(creds) => creds,
+        None => {
+            start_logging();
+            fetch(&ctx, &plan, auto_login)?
+        }
+    };
     emit(&creds)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -47,10 +63,25 @@ pub fn run(args: CredentialProcessArgs) -> anyhow::Result<ExitCode> {
 /// runtime, no HTTP client), else fetched through the lifecycle, with a
 /// device login first when `auto_login` and one is needed.
 pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
-    if let Some(creds) = auth::cached_role(&ctx.store(&plan.session), plan, now())? {
-        tracing::debug!("role credentials from the keyring");
-        return Ok(creds);
+    match cached(ctx, plan)? {
+        Some(creds) => Ok(creds),
+        None => fetch(ctx, plan, auto_login),
     }
+}
+
+/// The role credentials of `plan` when the keyring holds reusable ones.
+fn cached(ctx: &Ctx, plan: &RolePlan) -> anyhow::Result<Option<Credentials>> {
+    let creds = auth::cached_role(&ctx.store(&plan.session), plan, now())?;
+    if creds.is_some() {
+        tracing::debug!("role credentials from the keyring");
+    }
+    Ok(creds)
+}
+
+/// The role credentials of `plan` through the lifecycle (the cache is read
+/// again under the lock), with a device login first when `auto_login` and
+/// one is needed.
+fn fetch(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
     let creds = ctx.with_auth(
         &plan.session,
         plan.profile.as_deref(),

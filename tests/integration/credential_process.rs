@@ -379,3 +379,46 @@ fn concurrent_auto_logins_start_one_device_flow() {
     assert_eq!(w.emulator().count("StartDeviceAuthorization"), 1);
     assert_eq!(w.emulator().count("GetRoleCredentials"), 1);
 }
+
+/// A plain command line on a cache hit takes a shorter path (no clap tree,
+/// no logging set up): its output is byte for byte that of the full path,
+/// and asking for logs (`-vv`, `KEYLESS_LOG`) still shows the hit's events.
+#[test]
+fn a_cache_hit_prints_and_logs_the_same_on_every_path() {
+    let w = world!();
+    w.login();
+    w.run(&["credential-process", "--profile", "dev"]).success();
+    let plain = w.run(&["credential-process", "--profile", "dev"]);
+    plain.success();
+    assert!(plain.stderr().is_empty(), "{}", plain.stderr());
+    let inline = w.run(&["credential-process", "--profile=dev"]);
+    let full = w.run(&["--quiet", "credential-process", "--profile", "dev"]);
+    let verbose = w.run(&["-vv", "credential-process", "--profile", "dev"]);
+    for run in [&inline, &full, &verbose] {
+        run.success();
+        assert_eq!(run.stdout(), plain.stdout());
+    }
+    assert_eq!(w.emulator().count("GetRoleCredentials"), 1, "all hits");
+    assert!(
+        verbose
+            .stderr()
+            .contains("role credentials from the kernel keyring"),
+        "-vv shows the hit: {}",
+        verbose.stderr()
+    );
+    let logged = w
+        .command(&["credential-process", "--profile", "dev"])
+        .env("KEYLESS_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(logged.status.success());
+    assert_eq!(String::from_utf8_lossy(&logged.stdout), plain.stdout());
+    let logs = String::from_utf8_lossy(&logged.stderr);
+    assert!(
+        logs.contains("role credentials from the kernel keyring"),
+        "KEYLESS_LOG=debug shows the hit: {logs}"
+    );
+    // A command line the short path leaves to clap is still clap's.
+    let usage = w.run(&["credential-process", "--profile", "dev", "--profile", "ops"]);
+    assert_eq!(usage.code(), 2, "{}", usage.stderr());
+}

@@ -194,11 +194,11 @@ async fn demo() -> anyhow::Result<()> {
     step(
         "Next",
         &format!(
-            "Use keyless with your organisation's IAM Identity Center:\n\
-             \n  [sso-session corp]\n  sso_start_url = https://YOUR-ID.awsapps.com/start\n  sso_region = {DEMO_REGION}\n\
-             \n  [profile dev]\n  credential_process = keyless credential-process --profile dev\n  \
-             keyless_sso_session = corp\n  keyless_account_id = 111122223333\n  keyless_role_name = Developer\n\
-             \nthen `keyless login --sso-session corp` and `aws sts get-caller-identity --profile dev`."
+            "Use keyless with your organisation's IAM Identity Center, in one command:\n\
+             \n  keyless onboard --start-url https://YOUR-ID.awsapps.com/start --sso-region {DEMO_REGION}\n\
+             \nIt signs you in, writes one profile per account and role to ~/.aws/config (keeping \
+             every other byte),\nand offers to retire the static keys those profiles replace (with a \
+             backup: keyless retire --restore).\nAdd --dry-run to see the changes first."
         ),
     )?;
     stdout().flush()?;

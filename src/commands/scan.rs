@@ -337,7 +337,7 @@ mod tests {
         let (code, out, err) = run_capture(&args, &env, false);
         assert_eq!(code, 1);
         assert!(err.contains("missing"));
-        assert!(out.contains("static keys of [default]"), "{out}");
+        assert!(out.contains("keyless retire --profile default"), "{out}");
 
         // --no-aws-files: the file is not read.
         let args = ScanArgs {

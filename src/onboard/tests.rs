@@ -190,6 +190,7 @@ fn sso_session_is_written_reused_or_refused() {
         "us-east-1",
         None,
         None,
+        false,
     );
     assert_eq!(reused.unwrap(), SessionChange::Reused);
     assert_eq!(editor.edit_count(), 0);
@@ -201,6 +202,7 @@ fn sso_session_is_written_reused_or_refused() {
         "us-east-1",
         None,
         None,
+        false,
     );
     assert!(err.unwrap_err().contains("--sso-session"));
     let err = ensure_sso_session(&mut editor, "corp", url, "eu-west-1", None, None, false);

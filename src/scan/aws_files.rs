@@ -430,10 +430,12 @@ fn key_in_file(value: &str, line: usize, ctx: &KeyContext<'_>) -> Option<Finding
     let retire = ctx.kind == FileKind::Credentials && ctx.used;
     f.fix = match (&group.profile, retire, f.long_lived) {
         (Some(p), true, true) => format!(
-            "switch profile '{p}' to IAM Identity Center (`credential_process = keyless \
-             credential-process --profile {p}` in the config file; see the README), move the \
-             key lines of [{p}] out of the credentials file into a private backup, then \
-             deactivate and delete the key in IAM"
+            "keyless retire --profile {} (after keyless onboard, or with --map {}=ACCOUNT/ROLE \
+             to keep the name) moves the key out of the credentials file into a private backup \
+             once a keyless profile for its account works; add --deactivate to set it Inactive \
+             in IAM",
+            p,
+            p
         ),
         (Some(p), true, false) => format!(
             "delete the key lines of [{p}] from the credentials file; keyless fetches \
@@ -441,7 +443,7 @@ fn key_in_file(value: &str, line: usize, ctx: &KeyContext<'_>) -> Option<Finding
         ),
         (_, _, true) => format!(
             "delete the key lines from {} in {}, then deactivate and delete the key in IAM \
-             (a keyless profile gives short-lived credentials instead; see the README)",
+             (a keyless profile gives short-lived credentials instead: keyless onboard)",
             group.header,
             ctx.path.display()
         ),
@@ -802,8 +804,7 @@ mod tests {
             f.message
         );
         assert!(
-            f.fix
-                .contains("keyless credential-process --profile default"),
+            f.fix.contains("keyless retire --profile default"),
             "{}",
             f.fix
         );
@@ -997,8 +998,8 @@ mod tests {
             last.message
         );
         assert!(last.message.contains("appears 2 times"), "{}", last.message);
-        assert!(last.fix.contains("move the key lines of [a]"));
-        assert!(!first.fix.contains("move the key lines"));
+        assert!(last.fix.contains("keyless retire --profile a"));
+        assert!(!first.fix.contains("keyless retire"));
         assert!(
             notes.iter().any(|n| n.message.contains("repeats")),
             "{notes:?}"

@@ -246,16 +246,16 @@ pub fn next_step(report: &Report) -> Option<String> {
     let retire = if profiles.is_empty() {
         String::new()
     } else {
-        let args: Vec<String> = profiles.iter().map(|p| format!("[{p}]")).collect();
+        let args: Vec<&str> = profiles.iter().map(|p| &**p).collect();
         format!(
-            ", then move the static keys of {} out of ~/.aws/credentials",
-            args.join(", ")
+            "; then keyless retire --profile {} moves their keys into a backup",
+            args.join(" --profile ")
         )
     };
     Some(format!(
-        "Next: switch to short-lived credentials from IAM Identity Center (`keyless login`, and \
-         `credential_process = keyless credential-process --profile NAME` in ~/.aws/config; see \
-         the README){retire}; remove the other keys by hand and deactivate them in IAM."
+        "Next: keyless onboard --start-url URL --sso-region REGION writes profiles that use \
+         short-lived credentials from IAM Identity Center and offers to retire the static keys \
+         they replace{retire}; remove other keys by hand and deactivate them in IAM."
     ))
 }
 
@@ -302,7 +302,7 @@ mod tests {
         );
         assert!(text.contains("1 path could not be scanned"));
         assert!(text.contains("scanned 12 files (3.5 MB) and the environment"));
-        assert!(text.contains("move the static keys of [p0]"));
+        assert!(text.contains("keyless retire --profile p0"));
     }
 
     #[test]

@@ -22,17 +22,23 @@ mkdir -p "$out/debian/usr" "$out/generic"
 
 # asset "COMMAND ARGS" DEBIAN_PATH GENERIC_PATH (both below share/)
 asset() {
-    for tree in "$out/debian/usr/share/$2" "$out/generic/share/$3"; do
-        mkdir -p "$(dirname "$tree")"
-        # shellcheck disable=SC2086 # the command's words are meant to split
-        "$keyless" $1 > "$tree.tmp"
-        [ -s "$tree.tmp" ] || { echo "packaging/assets.sh: keyless $1 printed nothing" >&2; exit 1; }
-        chmod 644 "$tree.tmp"
-        mv "$tree.tmp" "$tree"
-    done
+    generic=$out/generic/share/$3
+    debian=$out/debian/usr/share/$2
+    mkdir -p "$(dirname "$generic")" "$(dirname "$debian")"
+    # shellcheck disable=SC2086 # the command's words are meant to split
+    "$keyless" $1 >"$generic.tmp"
+    [ -s "$generic.tmp" ] || { echo "packaging/assets.sh: keyless $1 printed nothing" >&2; exit 1; }
+    chmod 644 "$generic.tmp"
+    mv "$generic.tmp" "$generic"
+    cp -p "$generic" "$debian"
 }
 
 asset "man"                 man/man1/keyless.1                    man/man1/keyless.1
+# keyless(1) names a page per subcommand, keyless-SUBCOMMAND(1): each one.
+# shellcheck disable=SC2013 # subcommand names are single words
+for sub in $(sed -n 's/\\-/-/g; s/^keyless-\([a-z-]*\)(1)$/\1/p' "$out/generic/share/man/man1/keyless.1"); do
+    asset "man $sub"        "man/man1/keyless-$sub.1"             "man/man1/keyless-$sub.1"
+done
 asset "completions bash"    bash-completion/completions/keyless   bash-completion/completions/keyless
 asset "completions zsh"     zsh/vendor-completions/_keyless       zsh/site-functions/_keyless
 asset "completions fish"    fish/vendor_completions.d/keyless.fish fish/vendor_completions.d/keyless.fish

@@ -13,6 +13,7 @@
 #   KEYLESS_BIN=path/to/keyless packaging/build.sh
 #                                            # package that binary instead
 #                                            # (tests/packaging.sh does)
+#   KEYLESS_DIST=DIR packaging/build.sh       # into DIR instead of dist/
 #
 # Needs cargo-deb and cargo-generate-rpm:
 #   cargo install --locked cargo-deb cargo-generate-rpm
@@ -39,9 +40,20 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 fi
 export SOURCE_DATE_EPOCH
 
-dist=$root/dist
-rm -rf "$dist"
+if [ -n "${KEYLESS_DIST:-}" ]; then
+    dist=$KEYLESS_DIST
+    [ ! -e "$dist" ] || [ -z "$(ls -A "$dist")" ] || {
+        echo "packaging/build.sh: $dist is not empty; name a new or empty directory" >&2
+        exit 1
+    }
+else
+    dist=$root/dist
+    rm -rf "$dist"
+fi
 mkdir -p "$dist"
+dist=$(cd "$dist" && pwd)
+# Where Cargo.toml's deb and rpm assets point (relative to the crate).
+assets=$root/target/package-assets
 
 if [ -z "${KEYLESS_BIN:-}" ]; then
     cargo_home=${CARGO_HOME:-$HOME/.cargo}
@@ -59,7 +71,7 @@ cp "$KEYLESS_BIN" "$pkg_target/release/keyless"
 chmod 755 "$pkg_target/release/keyless"
 bin=$pkg_target/release/keyless
 
-packaging/assets.sh "$bin" "$dist/assets"
+packaging/assets.sh "$bin" "$assets"
 
 # The binary tarball, laid out as a prefix (install.sh copies bin/ and
 # share/ into one).
@@ -67,7 +79,7 @@ name=keyless-$version-$target
 stage=$dist/stage/$name
 mkdir -p "$stage/bin" "$stage/share/keyless" "$stage/share/doc/keyless"
 cp "$bin" "$stage/bin/keyless"
-cp -R "$dist/assets/generic/share/." "$stage/share/"
+cp -R "$assets/generic/share/." "$stage/share/"
 cp shell/* "$stage/share/keyless/"
 cp README.md CHANGELOG.md packaging/copyright "$stage/share/doc/keyless/"
 cp packaging/install.sh "$stage/install.sh"
@@ -90,6 +102,6 @@ cargo deb --no-build --no-strip ${KEYLESS_DEB_FAST:+--fast} -o "$dist/"
 cargo generate-rpm ${KEYLESS_RPM_COMPRESS:+--payload-compress "$KEYLESS_RPM_COMPRESS"} -o "$dist/"
 
 (cd "$dist" && sha256sum -- *.tar.gz *.deb *.rpm >SHA256SUMS)
-rm -rf "$dist/stage" "$dist/assets" "$pkg_target"
-echo "packaging/build.sh: built into dist/:" >&2
+rm -rf "$dist/stage" "$pkg_target"
+echo "packaging/build.sh: built into $dist:" >&2
 (cd "$dist" && ls -l -- *.tar.gz *.deb *.rpm SHA256SUMS) >&2

@@ -113,7 +113,9 @@ case $tarball in
         ;;
     '')
         set -- keyless-*-"$target".tar.gz
-        [ $# -eq 1 ] && [ -f "$1" ] || die "no single keyless-VERSION-$target.tar.gz in $(pwd); pass the tarball to install"
+        if [ $# -ne 1 ] || [ ! -f "$1" ]; then
+            die "no single keyless-VERSION-$target.tar.gz in $(pwd); pass the tarball to install"
+        fi
         tarball=$1
         ;;
 esac
@@ -182,5 +184,6 @@ version=$("$prefix/bin/keyless" --version 2>/dev/null) || version="keyless (it d
 printf '%s: installed %s into %s\n' "$prog" "$version" "$prefix" >&2
 case :${PATH:-}: in
     *:"$prefix/bin":*) ;;
+    # shellcheck disable=SC2016 # $PATH is for the user to type
     *) printf '%s: %s is not on PATH; add it, e.g. export PATH="%s:$PATH"\n' "$prog" "$prefix/bin" "$prefix/bin" >&2 ;;
 esac

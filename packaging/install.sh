@@ -182,8 +182,8 @@ done
 
 version=$("$prefix/bin/keyless" --version 2>/dev/null) || version="keyless (it does not run here: check $prefix/bin/keyless)"
 printf '%s: installed %s into %s\n' "$prog" "$version" "$prefix" >&2
+# shellcheck disable=SC2016 # $PATH is for the user to type
 case :${PATH:-}: in
     *:"$prefix/bin":*) ;;
-    # shellcheck disable=SC2016 # $PATH is for the user to type
     *) printf '%s: %s is not on PATH; add it, e.g. export PATH="%s:$PATH"\n' "$prog" "$prefix/bin" "$prefix/bin" >&2 ;;
 esac

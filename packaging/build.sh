@@ -17,6 +17,9 @@
 #
 # Needs cargo-deb and cargo-generate-rpm:
 #   cargo install --locked cargo-deb cargo-generate-rpm
+# KEYLESS_RPM_TOOL=rpmbuild makes the .rpm with rpmbuild from the same
+# metadata instead (packaging/rpm_from_metadata.py; the test does, as
+# cargo-generate-rpm takes minutes to install).
 # The build is reproducible: file times are the last commit's
 # (SOURCE_DATE_EPOCH), paths of this machine are remapped out of the
 # binary, and the archives list their files in a fixed order with
@@ -25,9 +28,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-for tool in cargo-deb cargo-generate-rpm; do
+rpm_tool=${KEYLESS_RPM_TOOL:-cargo-generate-rpm}
+for tool in cargo-deb "$rpm_tool"; do
     command -v "$tool" >/dev/null || {
-        echo "packaging/build.sh: missing $tool: cargo install --locked $tool" >&2
+        echo "packaging/build.sh: missing $tool: cargo install --locked $tool (rpmbuild: apt-get install rpm)" >&2
         exit 1
     }
 done
@@ -99,7 +103,11 @@ export CARGO_TARGET_DIR=$pkg_target
 # The binary is stripped already (profile.release strip); the packages keep
 # it byte for byte as in the tarball.
 cargo deb --no-build --no-strip ${KEYLESS_DEB_FAST:+--fast} -o "$dist/"
-cargo generate-rpm ${KEYLESS_RPM_COMPRESS:+--payload-compress "$KEYLESS_RPM_COMPRESS"} -o "$dist/"
+if [ "$rpm_tool" = rpmbuild ]; then
+    python3 packaging/rpm_from_metadata.py "$pkg_target" "$dist"
+else
+    cargo generate-rpm ${KEYLESS_RPM_COMPRESS:+--payload-compress "$KEYLESS_RPM_COMPRESS"} -o "$dist/"
+fi
 
 (cd "$dist" && sha256sum -- *.tar.gz *.deb *.rpm >SHA256SUMS)
 rm -rf "$dist/stage" "$pkg_target"

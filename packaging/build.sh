@@ -20,10 +20,10 @@
 # KEYLESS_RPM_TOOL=rpmbuild makes the .rpm with rpmbuild from the same
 # metadata instead (packaging/rpm_from_metadata.py; the test does, as
 # cargo-generate-rpm takes minutes to install).
-# The build is reproducible: file times are the last commit's
+# Made to be reproducible: file times are the last commit's
 # (SOURCE_DATE_EPOCH), paths of this machine are remapped out of the
-# binary, and the archives list their files in a fixed order with
-# numeric owners.
+# binary (which rebuilds every crate once: RUSTFLAGS change), and the
+# archives list their files in a fixed order with numeric owners.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD

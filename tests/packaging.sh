@@ -80,6 +80,14 @@ dpkg -i "$deb" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg 
 out=$(/usr/bin/keyless --version) || fail "keyless --version after dpkg -i"
 case $out in "keyless $version"*) ;; *) fail "keyless --version printed '$out'" ;; esac
 ok "dpkg -i, then /usr/bin/keyless --version: $out"
+if [ -z "${KEYLESS_BIN:-}" ] && git rev-parse --git-dir >/dev/null 2>&1; then
+    # Built from this checkout: the version names one of its commits.
+    commit=$(echo "$out" | sed -n 's/^keyless [^ ]* (\([0-9a-f]\{7,\}\))$/\1/p')
+    if [ -z "$commit" ] || ! git cat-file -e "$commit^{commit}" 2>/dev/null; then
+        fail "keyless --version of a build from git names no commit of it: '$out'"
+    fi
+    ok "keyless --version names commit $commit of this checkout"
+fi
 
 dpkg -L keyless >"$work/files"
 for path in \

@@ -99,7 +99,7 @@ else
     echo "packaging/build.sh: not a git checkout: no source tarball" >&2
 fi
 
-export CARGO_TARGET_DIR=$pkg_target
+export CARGO_TARGET_DIR="$pkg_target"
 # The binary is stripped already (profile.release strip); the packages keep
 # it byte for byte as in the tarball.
 cargo deb --no-build --no-strip ${KEYLESS_DEB_FAST:+--fast} -o "$dist/"

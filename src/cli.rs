@@ -13,7 +13,7 @@ use crate::shell::prompt::DEFAULT_FORMAT;
 #[derive(Debug, Parser)]
 #[command(
     name = "keyless",
-    version,
+    version = crate::VERSION,
     about = "Short-lived AWS credentials from IAM Identity Center, kept in the OS keyring",
     long_about = "keyless replaces long-lived AWS access keys with short-lived role credentials \
                   from IAM Identity Center. Credentials and tokens live only in the OS keyring."
@@ -34,7 +34,7 @@ pub struct Cli {
 /// `keyless prompt` alone: the whole command tree is not built on the
 /// prompt path, which runs before every shell prompt.
 #[derive(Debug, Parser)]
-#[command(name = "keyless", bin_name = "keyless prompt", version)]
+#[command(name = "keyless", bin_name = "keyless prompt", version = crate::VERSION)]
 pub struct PromptOnly {
     /// `prompt` itself.
     #[arg(hide = true)]

@@ -28,6 +28,10 @@ pub mod fuzzing {
     pub use crate::scan::keyid::looks_like_key_id;
 }
 
+/// `keyless --version`: the package version and, when built from a git
+/// checkout, the short commit (set by build.rs).
+pub(crate) const VERSION: &str = env!("KEYLESS_VERSION");
+
 use std::io::Write;
 use std::process::ExitCode;
 

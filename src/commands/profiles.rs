@@ -185,7 +185,7 @@ pub fn sign_in_and_discover(
         if show {
             crate::commands::progress(format_args!("\r\x1b[K"));
         }
-        Ok::<_, anyhow::Error>(found.context("cannot discover the accounts and roles")?)
+        found.context("cannot discover the accounts and roles")
     })??;
     Ok(found)
 }

@@ -434,8 +434,7 @@ fn key_in_file(value: &str, line: usize, ctx: &KeyContext<'_>) -> Option<Finding
              to keep the name) moves the key out of the credentials file into a private backup \
              once a keyless profile for its account works; add --deactivate to set it Inactive \
              in IAM",
-            p,
-            p
+            p, p
         ),
         (Some(p), true, false) => format!(
             "delete the key lines of [{p}] from the credentials file; keyless fetches \

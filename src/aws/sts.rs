@@ -55,16 +55,7 @@ impl Sts {
 
     /// The account the configured credentials belong to.
     pub async fn account(&self) -> Result<String, AwsError> {
-        const OP: &str = "GetCallerIdentity";
-        let out = self
-            .client
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| AwsError::from_sdk(OP, e))?;
-        out.account()
-            .map(str::to_string)
-            .ok_or_else(|| AwsError::other(OP, "the answer has no account"))
+        self.identity().await.map(|(account, _)| account)
     }
 
     /// The account and ARN the configured credentials belong to.

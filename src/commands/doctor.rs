@@ -11,7 +11,7 @@ use crate::config::FileKind;
 use crate::credentials;
 use crate::doctor::{self, Report, clock};
 use crate::scan::aws_files::{self, FileInput};
-use crate::store::KeyringStore;
+use crate::store::{KeyringStore, StoreError, StoreKind};
 
 /// The keyring probe's deadline: long enough for an unlock prompt to show.
 const STORE_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,9 +19,7 @@ const STORE_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
 #[allow(clippy::disallowed_methods)] // the one stdout writer of this command
 pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
-    let mut checks = vec![doctor::store_check(
-        KeyringStore::with_timeout(STORE_CHECK_TIMEOUT).check_available(),
-    )];
+    let mut checks = vec![store_check(&ctx)];
     checks.extend(doctor::config_checks(&ctx.files));
 
     let read = |kind| {
@@ -74,6 +72,41 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
 
 /// Where a shell would find `program`: a path as given, or a bare name
 /// searched on PATH; canonical, so two names of one file compare equal.
+/// Which store keyless uses here, and whether it answers: `KEYLESS_STORE`
+/// when set, else the Secret Service when it answers (asked with a
+/// timeout), else the kernel keyring.
+fn store_check(ctx: &Ctx) -> doctor::Check {
+    let kernel_note = || {
+        ctx.stores
+            .for_session(Some(StoreKind::Keyutils))
+            .token_note()
+    };
+    let secret_service = || KeyringStore::with_timeout(STORE_CHECK_TIMEOUT).check_available();
+    let kernel = || {
+        ctx.stores
+            .kernel_check()
+            .unwrap_or(Err(StoreError::Unavailable {
+                hint: "the kernel keyring (keyutils) exists only on Linux: unset KEYLESS_STORE",
+                detail: "keyutils asked for".into(),
+            }))
+    };
+    match ctx.stores.forced() {
+        Some(StoreKind::Keyutils) => {
+            doctor::store_check(StoreKind::Keyutils, kernel(), kernel_note())
+        }
+        Some(StoreKind::SecretService) => {
+            doctor::store_check(StoreKind::SecretService, secret_service(), None)
+        }
+        None => match secret_service() {
+            Ok(()) => doctor::store_check(StoreKind::SecretService, Ok(()), None),
+            Err(e) => match ctx.stores.kernel_check() {
+                Some(Ok(())) => doctor::store_check(StoreKind::Keyutils, Ok(()), kernel_note()),
+                _ => doctor::store_check(StoreKind::SecretService, Err(e), None),
+            },
+        },
+    }
+}
+
 fn find_program(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
     let candidate = Path::new(program);
     if candidate.components().count() > 1 {

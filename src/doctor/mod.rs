@@ -18,7 +18,7 @@ use serde::Serialize;
 use crate::config::resolve::{self, Request};
 use crate::config::{AwsFiles, FileKind};
 use crate::scan::{Finding, Kind};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreKind};
 
 pub const SCHEMA_VERSION: u32 = 1;
 /// Clock skew up to this is fine.
@@ -94,11 +94,28 @@ impl Report {
     }
 }
 
-/// The keyring answered a read.
-pub fn store_check(answer: Result<(), StoreError>) -> Check {
-    match answer {
-        Ok(()) => Check::new("store", Outcome::Ok, "the OS keyring answers"),
-        Err(e) => {
+/// The store keyless uses here answered a read: which one it is, and
+/// (for the kernel keyring) how long tokens last in it.
+pub fn store_check(kind: StoreKind, answer: Result<(), StoreError>, note: Option<&str>) -> Check {
+    match (answer, kind) {
+        (Ok(()), StoreKind::SecretService) if cfg!(target_os = "linux") => Check::new(
+            "store",
+            Outcome::Ok,
+            "secrets are kept in the Secret Service (role credentials also in the kernel \
+             keyring, as a hot cache)",
+        ),
+        (Ok(()), StoreKind::SecretService) => {
+            Check::new("store", Outcome::Ok, "secrets are kept in the OS keyring")
+        }
+        (Ok(()), StoreKind::Keyutils) => Check::new(
+            "store",
+            Outcome::Ok,
+            format!(
+                "secrets are kept in the kernel keyring (keyutils){}",
+                note.map(|n| format!("; {n}")).unwrap_or_default()
+            ),
+        ),
+        (Err(e), _) => {
             Check::new("store", Outcome::Fail, "the OS keyring cannot be used").fix(e.to_string())
         }
     }

@@ -25,7 +25,7 @@ pub const REGION_KEY: &str = "keyless_default_region";
 /// `keyless_login = pkce`: sign in with the browser.
 pub const LOGIN_KEY: &str = "keyless_login";
 pub const DEFAULT_TEMPLATE: &str = "{account_name}-{role_name}";
-pub const DEFAULT_SCOPE: &str = "sso:account:access";
+pub use crate::config::resolve::DEFAULT_SCOPE;
 
 /// The keys an AWS-CLI SSO profile carries, removed on conversion (a
 /// profile with `credential_process` must carry none of them).

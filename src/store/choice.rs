@@ -136,6 +136,16 @@ impl Stores {
         }
     }
 
+    /// `KEYLESS_STORE`, when set.
+    pub fn forced(&self) -> Option<StoreKind> {
+        self.forced
+    }
+
+    /// Whether the kernel keyring can be used; `None` off Linux.
+    pub fn kernel_check(&self) -> Option<Result<(), StoreError>> {
+        self.kernel.as_ref().map(|k| k.check_available())
+    }
+
     /// The store when no sso-session is known (`logout --all`).
     pub fn any_session(&self) -> ChosenStore<'_> {
         self.for_session(None)

@@ -63,8 +63,22 @@ fn all_well_then_each_problem_with_its_fix() {
 fn an_unreachable_keyring_and_an_offline_clock() {
     let w = World::bare();
     w.write_config(&standard_config());
+    // No Secret Service here: the kernel keyring is the store, and
+    // doctor names it.
+    let plain = w.run(&["doctor", "--offline", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&plain.stdout()).unwrap();
+    assert_eq!(outcomes(&v, "store"), ["ok"], "{v:#}");
+    assert!(
+        v["checks"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("kernel keyring (keyutils)"),
+        "{v:#}"
+    );
+    // Asked for the Secret Service, which is not there: its fix.
     let mut cmd = w.command(&["doctor", "--format", "json"]);
-    cmd.env("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9");
+    cmd.env("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9")
+        .env("KEYLESS_STORE", "secret-service");
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

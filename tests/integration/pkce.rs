@@ -115,3 +115,61 @@ fn without_a_display_the_device_code_is_used() {
     );
     assert_eq!(w.emulator().count("StartDeviceAuthorization"), 1);
 }
+
+/// A "browser" that only notes the sign-in URL, as a person who walks away.
+const NOTE_URL: &str = r#"import sys
+open(sys.argv[0] + ".url", "w").write(sys.argv[1])
+"#;
+
+#[test]
+fn ctrl_c_while_waiting_for_the_browser_cleans_up() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let mut w = world!();
+    let script = browser(&mut w, "note.py", NOTE_URL);
+    let noted = PathBuf::from(format!("{}.url", script.display()));
+    let child = w
+        .command(&["login", "--sso-session", "corp", "--pkce"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !noted.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the browser was never opened"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let url = std::fs::read_to_string(&noted).unwrap();
+    let port: u16 = url
+        .split("127.0.0.1%3A")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no loopback port in {url}"));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        "listener not up"
+    );
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let run = crate::harness::Run::wait(child, &["login", "--pkce"], Duration::from_secs(20));
+    run.failure(1);
+    assert!(
+        run.stderr().contains("cancelled (Ctrl-C)"),
+        "{}",
+        run.stderr()
+    );
+    // The listener is gone, and no lock is left behind: a login works.
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "listener left open"
+    );
+    let run = w.run(&["login", "--sso-session", "corp", "--no-browser"]);
+    run.success();
+}

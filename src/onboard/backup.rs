@@ -95,7 +95,15 @@ impl Backup {
         changes: &[(&AwsFileText, &[u8])],
     ) -> io::Result<Backup> {
         crate::files::create_private_dir(root)?;
-        let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
+        // `2026-12-02T01:48:24.3212Z` → `20261202T014824Z`.
+        let mut stamp: String = now
+            .split(['.', 'Z', '+'])
+            .next()
+            .unwrap_or(now)
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        stamp.push('Z');
         let mut dir = root.join(format!("{stamp}-{command}"));
         let mut n = 2;
         loop {
@@ -205,5 +213,37 @@ impl Backup {
             ));
         }
         Ok(Some(bytes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backups_are_private_named_by_the_second_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials");
+        std::fs::write(&path, "[a]\n").unwrap();
+        let file = AwsFileText::read(FileKind::Credentials, &path, "c".into()).unwrap();
+        let now = "2026-12-02T01:48:24.321269807Z";
+        let root = dir.path().join("backups");
+        let first = Backup::create(&root, "retire", now, &[(&file, b"")]).unwrap();
+        let second = Backup::create(&root, "retire", now, &[(&file, b"")]).unwrap();
+        assert!(first.dir.ends_with("20261202T014824Z-retire"));
+        assert!(second.dir.ends_with("20261202T014824Z-retire-2"));
+        let opened = Backup::open(&first.dir.join(MANIFEST)).unwrap();
+        assert_eq!(opened.manifest, first.manifest);
+        let entry = &opened.manifest.files[0];
+        assert_eq!(opened.original(entry).unwrap().unwrap(), b"[a]\n");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&first.dir), 0o700);
+        assert_eq!(mode(&first.dir.join("credentials")), 0o600);
+        assert!(
+            Backup::open(dir.path())
+                .unwrap_err()
+                .contains("not a keyless backup")
+        );
     }
 }

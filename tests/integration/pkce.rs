@@ -117,8 +117,9 @@ fn without_a_display_the_device_code_is_used() {
 }
 
 /// A "browser" that only notes the sign-in URL, as a person who walks away.
-const NOTE_URL: &str = r#"import sys
-open(sys.argv[0] + ".url", "w").write(sys.argv[1])
+const NOTE_URL: &str = r#"import os, sys
+open(sys.argv[0] + ".tmp", "w").write(sys.argv[1])
+os.rename(sys.argv[0] + ".tmp", sys.argv[0] + ".url")
 "#;
 
 #[test]
@@ -153,6 +154,9 @@ fn ctrl_c_while_waiting_for_the_browser_cleans_up() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         "listener not up"
     );
+    // The URL is noted just before keyless starts waiting (and handling
+    // Ctrl-C); give it a moment to get there.
+    std::thread::sleep(Duration::from_millis(300));
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

@@ -47,14 +47,12 @@ pub fn run_logging_late(
         }
     };
     let plan = ctx.resolve_role(&request)?;
-    let auto_login = args.auto_login || plan.auto_login;
-    let creds = match cached(&ctx, &plan)? {
-        Some(creds) => creds,
-        None => {
-            start_logging();
-            fetch(&ctx, &plan, auto_login)?
-        }
-    };
+    let creds = obtain_logging_late(
+        &ctx,
+        &plan,
+        args.auto_login || plan.auto_login,
+        start_logging,
+    )?;
     emit(&creds)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -63,9 +61,22 @@ pub fn run_logging_late(
 /// runtime, no HTTP client), else fetched through the lifecycle, with a
 /// device login first when `auto_login` and one is needed.
 pub fn obtain(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credentials> {
+    obtain_logging_late(ctx, plan, auto_login, || {})
+}
+
+/// As [`obtain`], calling `start_logging` only on a cache miss.
+fn obtain_logging_late(
+    ctx: &Ctx,
+    plan: &RolePlan,
+    auto_login: bool,
+    start_logging: impl FnOnce(),
+) -> anyhow::Result<Credentials> {
     match cached(ctx, plan)? {
         Some(creds) => Ok(creds),
-        None => fetch(ctx, plan, auto_login),
+        None => {
+            start_logging();
+            fetch(ctx, plan, auto_login)
+        }
     }
 }
 

@@ -80,11 +80,9 @@ impl EditFiles {
         if changes.is_empty() {
             return Ok(None);
         }
-        let pairs: Vec<(&AwsFileText, &[u8])> =
-            changes.iter().map(|(f, b)| (*f, b.as_slice())).collect();
-        let backup = Backup::create(&backup_root()?, command, &now_rfc3339(), &pairs)
+        let backup = Backup::create(&backup_root()?, command, &now_rfc3339(), &changes)
             .context("cannot save a backup of the AWS files, so nothing was changed")?;
-        write_all(&pairs, &backup)?;
+        write_all(&changes, &backup)?;
         Ok(Some(backup))
     }
 
@@ -101,7 +99,7 @@ impl EditFiles {
 }
 
 /// Writes each file (each refuses if it changed on disk since it was read).
-pub fn write_all(changes: &[(&AwsFileText, &[u8])], backup: &Backup) -> anyhow::Result<()> {
+pub fn write_all(changes: &[(&AwsFileText, Vec<u8>)], backup: &Backup) -> anyhow::Result<()> {
     for (index, (file, bytes)) in changes.iter().enumerate() {
         if let Err(e) = file.write(bytes) {
             let undo = if index > 0 {
@@ -139,9 +137,7 @@ pub fn backup_root() -> anyhow::Result<PathBuf> {
 }
 
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    crate::credentials::rfc3339(crate::credentials::now())
 }
 
 /// The AWS files as they would read after the edits (without a BOM, which
@@ -251,18 +247,22 @@ fn sessions_to_sync(files: &AwsFiles, asked: Option<&str>) -> anyhow::Result<Vec
     if !managed.is_empty() {
         return Ok(managed);
     }
+    Ok(vec![only_sso_session(files, "profiles sync")?])
+}
+
+/// The one sso-session of the config file, for `purpose`; a usage error
+/// naming the way forward when there is none or more than one.
+pub fn only_sso_session(files: &AwsFiles, purpose: &str) -> anyhow::Result<String> {
     let all: Vec<String> = files.sso_sessions().map(|s| s.name.clone()).collect();
     match all.as_slice() {
-        [one] => Ok(vec![one.clone()]),
-        [] => Err(crate::UsageError(
-            "the config file has no [sso-session] and no profile keyless manages: set one up \
-             with keyless onboard --start-url URL --sso-region REGION"
-                .into(),
-        )
+        [one] => Ok(one.clone()),
+        [] => Err(crate::UsageError(format!(
+            "{purpose} needs an [sso-session] in the config file: set one up with keyless \
+             onboard --start-url URL --sso-region REGION"
+        ))
         .into()),
         many => Err(crate::UsageError(format!(
-            "no profile is managed by keyless yet and there are several sso-sessions ({}): name \
-             one with --sso-session NAME",
+            "{purpose}: several sso-sessions ({}); name one with --sso-session NAME",
             many.join(", ")
         ))
         .into()),

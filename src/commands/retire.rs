@@ -38,9 +38,8 @@ pub struct Outcome {
     pub found: usize,
     /// `(profile, key ID, replacement profile)`.
     pub retired: Vec<(String, String, String)>,
-    /// `(profile, key ID, why, what to do)`.
+    /// `(profile, key ID, why it was kept)`.
     pub kept: Vec<(String, String, String)>,
-    pub backup: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: &RetireArgs) -> anyhow::Result<ExitCode> {
@@ -173,7 +172,7 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
             None => format!("use profile '{}' (same account)", p.replacement),
         };
         say(format_args!(
-            "keyless: {} {} of profile '{}' ({}): {how}.",
+            "keyless: {} {} of profile '{}' (in {}): {how}.",
             if options.dry_run {
                 "would retire"
             } else {
@@ -181,7 +180,7 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
             },
             p.key.key_id,
             p.key.profile,
-            file_name(p.key.file)
+            crate::scan::aws_files::file_label(p.key.file)
         ));
     }
 
@@ -220,13 +219,11 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
 
     // Backup first, then IAM, then the files.
     let changes = files.changes(&config, &credentials);
-    let pairs: Vec<(&AwsFileText, &[u8])> =
-        changes.iter().map(|(f, b)| (*f, b.as_slice())).collect();
     let mut backup = Backup::create(
         &super::profiles::backup_root()?,
         "retire",
         &super::profiles::now_rfc3339(),
-        &pairs,
+        &changes,
     )
     .context("cannot save a backup of the AWS files, so nothing was changed")?;
     let mut failed = Vec::new();
@@ -274,9 +271,7 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
     backup
         .save()
         .context("cannot update the backup's manifest")?;
-    let pairs: Vec<(&AwsFileText, &[u8])> =
-        changes.iter().map(|(f, b)| (*f, b.as_slice())).collect();
-    write_all(&pairs, &backup)?;
+    write_all(&changes, &backup)?;
     let dir = shell_word(&backup.dir.display().to_string());
     if !proven.is_empty() {
         say(format_args!(
@@ -301,15 +296,7 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
             )
         })
         .collect();
-    outcome.backup = Some(backup.dir);
     Ok(outcome)
-}
-
-fn file_name(kind: FileKind) -> &'static str {
-    match kind {
-        FileKind::Config => "config file",
-        FileKind::Credentials => "credentials file",
-    }
 }
 
 /// The sso-session for `--map`: the one named, or the only one.
@@ -318,21 +305,7 @@ fn map_session(files: &crate::config::AwsFiles, asked: Option<&str>) -> anyhow::
         crate::config::resolve::resolve_session(files, name)?;
         return Ok(name.to_string());
     }
-    let all: Vec<String> = files.sso_sessions().map(|s| s.name.clone()).collect();
-    match all.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(crate::UsageError(
-            "--map needs an [sso-session] in the config file: set one up with keyless onboard \
-             --start-url URL --sso-region REGION"
-                .into(),
-        )
-        .into()),
-        many => Err(crate::UsageError(format!(
-            "--map: several sso-sessions ({}); name one with --sso-session NAME",
-            many.join(", ")
-        ))
-        .into()),
-    }
+    super::profiles::only_sso_session(files, "--map")
 }
 
 /// The profile that proved a working replacement for `key`, or why none

@@ -92,18 +92,11 @@ impl Backup {
         root: &Path,
         command: &str,
         now: &str,
-        changes: &[(&AwsFileText, &[u8])],
+        changes: &[(&AwsFileText, Vec<u8>)],
     ) -> io::Result<Backup> {
         crate::files::create_private_dir(root)?;
-        // `2026-12-02T01:48:24.3212Z` → `20261202T014824Z`.
-        let mut stamp: String = now
-            .split(['.', 'Z', '+'])
-            .next()
-            .unwrap_or(now)
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .collect();
-        stamp.push('Z');
+        // `2026-12-02T01:48:24Z` → `20261202T014824Z`.
+        let stamp: String = now.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
         let mut dir = root.join(format!("{stamp}-{command}"));
         let mut n = 2;
         loop {
@@ -226,10 +219,10 @@ mod tests {
         let path = dir.path().join("credentials");
         std::fs::write(&path, "[a]\n").unwrap();
         let file = AwsFileText::read(FileKind::Credentials, &path, "c".into()).unwrap();
-        let now = "2026-12-02T01:48:24.321269807Z";
+        let now = "2026-12-02T01:48:24Z";
         let root = dir.path().join("backups");
-        let first = Backup::create(&root, "retire", now, &[(&file, b"")]).unwrap();
-        let second = Backup::create(&root, "retire", now, &[(&file, b"")]).unwrap();
+        let first = Backup::create(&root, "retire", now, &[(&file, Vec::new())]).unwrap();
+        let second = Backup::create(&root, "retire", now, &[(&file, Vec::new())]).unwrap();
         assert!(first.dir.ends_with("20261202T014824Z-retire"));
         assert!(second.dir.ends_with("20261202T014824Z-retire-2"));
         let opened = Backup::open(&first.dir.join(MANIFEST)).unwrap();

@@ -57,7 +57,7 @@ fn origin(kind: FileKind) -> Origin {
     }
 }
 
-fn file_label(kind: FileKind) -> &'static str {
+pub(crate) fn file_label(kind: FileKind) -> &'static str {
     match kind {
         FileKind::Credentials => "the credentials file",
         FileKind::Config => "the config file",

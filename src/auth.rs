@@ -42,7 +42,7 @@ pub const LOGIN_LOCK_WAIT: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error("not signed in to sso-session '{session}' (or the session expired). Run: {command}")]
+    #[error("not signed in to sso-session '{session}' (or the session expired)")]
     LoginRequired { session: String, command: String },
     #[error(transparent)]
     Device(#[from] DeviceFlowError),
@@ -58,6 +58,22 @@ pub enum AuthError {
     State(#[from] StateError),
     #[error(transparent)]
     Pkce(#[from] PkceError),
+}
+
+impl AuthError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            AuthError::LoginRequired { command, .. } => Some(format!("run `{command}`")),
+            AuthError::Device(e) => e.hint(),
+            AuthError::Api(e) => e.hint(),
+            AuthError::Store(e) => e.hint(),
+            AuthError::Lock(e) => e.hint(),
+            AuthError::Refused(e) => e.hint(),
+            AuthError::State(e) => e.hint(),
+            AuthError::Pkce(e) => e.hint(),
+        }
+    }
 }
 
 /// IAM Identity Center as the lifecycle uses it.

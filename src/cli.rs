@@ -910,7 +910,7 @@ mod tests {
                     in_code = !in_code;
                 }
                 let mut starts: Vec<usize> = Vec::new();
-                for lead in ["`keyless ", "Run: keyless ", "$ keyless "] {
+                for lead in ["`keyless ", "run keyless ", "Run keyless ", "$ keyless "] {
                     starts.extend(line.match_indices(lead).map(|(i, _)| i + lead.len()));
                 }
                 // A string that is a command line: `"keyless login --sso-session {}"`.

@@ -35,8 +35,7 @@ pub struct Credentials {
 pub enum Refusal {
     #[error(
         "refusing to hand out the long-lived access key {key_id}: keyless only issues temporary \
-         credentials (key IDs starting with ASIA); check that the role credentials come from IAM \
-         Identity Center"
+         credentials (key IDs starting with ASIA)"
     )]
     LongTermKey { key_id: String },
     #[error(
@@ -53,7 +52,7 @@ pub enum Refusal {
     NoSecret { key_id: String },
     #[error(
         "refusing credentials for {key_id}: they expired at {expiration} (local clock says \
-         {now}); if the clock is wrong, fix it (e.g. enable NTP), otherwise run the command again"
+         {now})"
     )]
     Expired {
         key_id: String,
@@ -62,12 +61,33 @@ pub enum Refusal {
     },
     #[error(
         "refusing credentials for {key_id}: they claim to be valid for {}, longer than any \
-         role session IAM Identity Center issues (12 hours); check that the endpoint is IAM \
-         Identity Center (AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL) and that the system clock is \
-         right",
+         role session IAM Identity Center issues (12 hours)",
         human_remaining(*.lifetime_secs)
     )]
     ImplausibleExpiry { key_id: String, lifetime_secs: i64 },
+}
+
+impl Refusal {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        const ENDPOINT: &str = "check that the endpoint is IAM Identity Center \
+            (AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL)";
+        Some(match self {
+            Refusal::LongTermKey { .. } => {
+                "check that the role credentials come from IAM Identity Center".into()
+            }
+            Refusal::NotTemporary { .. }
+            | Refusal::NoSessionToken { .. }
+            | Refusal::NoSecret { .. } => ENDPOINT.into(),
+            Refusal::Expired { .. } => {
+                "if the clock is wrong, fix it (e.g. enable NTP); otherwise run the command again"
+                    .into()
+            }
+            Refusal::ImplausibleExpiry { .. } => {
+                format!("{ENDPOINT}, and that the system clock is right")
+            }
+        })
+    }
 }
 
 impl Credentials {

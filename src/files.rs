@@ -12,31 +12,30 @@ pub enum Access {
     Write,
 }
 
-/// The next step for an I/O error, matched to its kind; empty when there
-/// is nothing better to say than the error itself.
-pub fn hint(err: &io::Error, access: Access) -> &'static str {
+/// The next step for an I/O error, matched to its kind, for the `hint:`
+/// line; `None` when there is nothing better to say than the error itself.
+pub fn hint(err: &io::Error, access: Access) -> Option<&'static str> {
     use io::ErrorKind::*;
-    match (err.kind(), access) {
+    Some(match (err.kind(), access) {
         (PermissionDenied, Access::Read) => "make it readable by your user",
         (PermissionDenied, Access::Write) => "make the directory writable by your user",
         (NotFound, Access::Write) => "check that the directory exists and is writable",
-        (IsADirectory, _) => "it is a directory: point at a file",
-        (NotADirectory, _) => "a part of the path is a file, not a directory",
-        (StorageFull, _) => "the disk is full: free some space and try again",
-        (QuotaExceeded, _) => "your disk quota is used up: free some space and try again",
-        (ReadOnlyFilesystem, _) => "the file system is read-only",
-        (OutOfMemory, _) => "the system ran out of memory",
-        (InvalidData, _) => "the file is not valid UTF-8 text",
-        (FileTooLarge, _) => "the file is far larger than any AWS file: check the path",
-        _ => "",
-    }
+        (IsADirectory, _) => "point at a file, not a directory",
+        (NotADirectory, _) => "check the path: a part of it is a file, not a directory",
+        (StorageFull, _) => "free some disk space and try again",
+        (QuotaExceeded, _) => "free some space (your disk quota is used up) and try again",
+        (ReadOnlyFilesystem, _) => "point at a file on a writable file system",
+        (InvalidData, _) => "save the file as UTF-8 text",
+        (FileTooLarge, _) => "check the path: the file is far larger than any AWS file",
+        _ => return None,
+    })
 }
 
-/// `error; hint`, or just the error when there is no hint.
-pub fn describe(err: &io::Error, access: Access) -> String {
-    match hint(err, access) {
-        "" => err.to_string(),
-        h => format!("{err}; {h}"),
+/// `err`, with its hint, as an error for a chain.
+pub fn error(err: io::Error, access: Access) -> anyhow::Error {
+    match hint(&err, access) {
+        Some(h) => crate::hint::hinted(err, h),
+        None => err.into(),
     }
 }
 
@@ -124,9 +123,8 @@ fn check_private(meta: &std::fs::Metadata) -> io::Result<()> {
     let shared = mode & 0o022 != 0 || mode & 0o1000 != 0;
     if shared {
         return Err(io::Error::other(format!(
-            "it is shared with other users (mode {:o}); keyless keeps its state only in a \
-             directory of its own: set KEYLESS_STATE_DIR to a new directory (it is created \
-             0700), e.g. ~/.local/state/keyless",
+            "it is shared with other users (mode {:o}), and keyless keeps its files only in a \
+             directory of its own",
             mode & 0o7777
         )));
     }
@@ -145,17 +143,18 @@ mod tests {
     #[test]
     fn hints_match_the_error_kind() {
         let denied = io::Error::from(io::ErrorKind::PermissionDenied);
-        assert_eq!(hint(&denied, Access::Read), "make it readable by your user");
-        assert!(hint(&denied, Access::Write).contains("writable"));
+        assert_eq!(hint(&denied, Access::Read), Some("make it readable by your user"));
+        assert!(hint(&denied, Access::Write).unwrap().contains("writable"));
         let dir = io::Error::from(io::ErrorKind::IsADirectory);
-        assert!(!hint(&dir, Access::Read).contains("readable"));
+        assert!(!hint(&dir, Access::Read).unwrap().contains("readable"));
         let full = io::Error::from(io::ErrorKind::StorageFull);
-        assert!(describe(&full, Access::Write).contains("disk is full"));
+        let err = error(full, Access::Write);
+        assert_eq!(crate::hint::hint(&err).as_deref(), Some("free some disk space and try again"));
         let oom = io::Error::from(io::ErrorKind::OutOfMemory);
-        assert!(!hint(&oom, Access::Read).contains("readable"));
+        assert_eq!(hint(&oom, Access::Read), None);
         assert_eq!(
-            describe(&io::Error::other("odd"), Access::Read),
-            "odd",
+            crate::hint::hint(&error(io::Error::other("odd"), Access::Read)),
+            None,
             "no hint is better than a wrong one"
         );
     }
@@ -208,7 +207,7 @@ mod tests {
         std::fs::create_dir(&shared).unwrap();
         std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
         let err = create_private_dir(&shared).unwrap_err();
-        assert!(err.to_string().contains("KEYLESS_STATE_DIR"), "{err}");
+        assert!(err.to_string().contains("shared with other users"), "{err}");
         assert_eq!(
             mode(&shared),
             0o1777,

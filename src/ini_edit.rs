@@ -27,28 +27,40 @@ const BOM: &str = "\u{feff}";
 
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
-    #[error(
-        "{path} is not UTF-8 text; keyless edits only text files: fix or move it, then run again"
-    )]
+    #[error("{path} is not UTF-8 text, and keyless edits only text files")]
     NotText { path: String },
-    #[error(
-        "{path} line {line}: {message}. keyless does not edit a file the AWS tools cannot read: \
-         fix that line, then run again"
-    )]
+    #[error("{path} line {line}: {message}")]
     Malformed {
         path: String,
         line: usize,
         message: String,
     },
-    #[error(
-        "{path} changed on disk while keyless was working; nothing was written. Run the command \
-         again (it reads the new contents)"
-    )]
+    #[error("{path} changed on disk while keyless was working; nothing was written")]
     Changed { path: String },
-    #[error("cannot read {path}: {detail}")]
-    Read { path: String, detail: String },
-    #[error("cannot write {path}: {detail}")]
-    Write { path: String, detail: String },
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: io::Error },
+    #[error("cannot write {path}: {error}")]
+    Write { path: String, error: io::Error },
+}
+
+impl EditError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        use crate::files::{Access, hint};
+        match self {
+            EditError::NotText { .. } => Some("fix or move the file, then run again".into()),
+            EditError::Malformed { .. } => Some(
+                "fix that line, then run again: keyless does not edit a file the AWS tools \
+                 cannot read"
+                    .into(),
+            ),
+            EditError::Changed { .. } => {
+                Some("run the command again (it reads the new contents)".into())
+            }
+            EditError::Read { error, .. } => hint(error, Access::Read).map(String::from),
+            EditError::Write { error, .. } => hint(error, Access::Write).map(String::from),
+        }
+    }
 }
 
 /// One property's lines: `key = value` and its continuation lines. No
@@ -433,9 +445,9 @@ const MAX_SIZE: u64 = crate::config::MAX_FILE_SIZE;
 
 impl AwsFileText {
     pub fn read(kind: FileKind, path: &Path, display: String) -> Result<Self, EditError> {
-        let original = crate::files::read_regular(path, MAX_SIZE).map_err(|e| EditError::Read {
+        let original = crate::files::read_regular(path, MAX_SIZE).map_err(|error| EditError::Read {
             path: display.clone(),
-            detail: crate::files::describe(&e, crate::files::Access::Read),
+            error,
         })?;
         Ok(AwsFileText {
             kind,
@@ -458,9 +470,9 @@ impl AwsFileText {
     /// created 0600 (its directory 0700). Refuses, writing nothing, when
     /// the file on disk no longer has the bytes it was read with.
     pub fn write(&self, contents: &[u8]) -> Result<(), EditError> {
-        let write_err = |e: io::Error| EditError::Write {
+        let write_err = |error: io::Error| EditError::Write {
             path: self.display.clone(),
-            detail: crate::files::describe(&e, crate::files::Access::Write),
+            error,
         };
         self.check_unchanged()?;
         let dir = self
@@ -499,9 +511,9 @@ impl AwsFileText {
     /// An error when the file on disk differs from what was read.
     pub fn check_unchanged(&self) -> Result<(), EditError> {
         let now =
-            crate::files::read_regular(&self.path, MAX_SIZE).map_err(|e| EditError::Read {
+            crate::files::read_regular(&self.path, MAX_SIZE).map_err(|error| EditError::Read {
                 path: self.display.clone(),
-                detail: crate::files::describe(&e, crate::files::Access::Read),
+                error,
             })?;
         if now != self.original {
             return Err(EditError::Changed {

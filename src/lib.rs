@@ -11,6 +11,7 @@ pub(crate) mod credentials;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod files;
+pub(crate) mod hint;
 pub(crate) mod identity_center;
 pub(crate) mod ini_edit;
 pub(crate) mod onboard;
@@ -92,14 +93,14 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     }
 }
 
-/// Prints the error chain once and maps it to the exit code.
+/// Prints the error chain once, with its hint, and maps it to the exit code.
 fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "keyless: {}", error_chain(err));
-    if err.chain().any(|c| c.is::<UsageError>()) {
+    let _ = writeln!(stderr, "{}", error_report(err));
+    if hint::is::<UsageError>(err) {
         ExitCode::from(2)
     } else {
         ExitCode::from(1)
@@ -114,6 +115,15 @@ fn clap_exit(err: &clap::Error) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// What the user sees of an error: `keyless: <what failed>: <why>` and,
+/// when there is a next step, `hint: <what to do>` on a line of its own.
+pub(crate) fn error_report(err: &anyhow::Error) -> String {
+    match hint::hint(err) {
+        Some(hint) => format!("keyless: {}\nhint: {hint}", error_chain(err)),
+        None => format!("keyless: {}", error_chain(err)),
     }
 }
 

@@ -13,10 +13,22 @@ use super::{Metrics, NotEvaluated, SCHEMA_VERSION, Snapshot, Status, day};
 pub enum BaselineError {
     #[error("the baseline is not a keyless audit JSON snapshot: {0}")]
     Parse(String),
-    #[error(
-        "the baseline has schema_version {0}; this keyless reads {SCHEMA_VERSION}: run the audit again with --format json to make a new one"
-    )]
+    #[error("the baseline has schema_version {0}, and this keyless reads {SCHEMA_VERSION}")]
     Version(u64),
+}
+
+impl BaselineError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            BaselineError::Parse(_) => {
+                "pass a file that `keyless audit --format json` wrote".into()
+            }
+            BaselineError::Version(_) => {
+                "run the audit again with --format json to make a new baseline".into()
+            }
+        })
+    }
 }
 
 /// What a baseline contributes: its time and its metrics.

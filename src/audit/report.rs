@@ -15,10 +15,24 @@ pub const ROOT_USER: &str = "<root_account>";
 pub enum ReportError {
     #[error("the credential report is empty")]
     Empty,
-    #[error("the credential report has no '{0}' column; is this an IAM credential report?")]
+    #[error("the credential report has no '{0}' column")]
     MissingColumn(&'static str),
     #[error("line {line}: {message}")]
     Line { line: usize, message: String },
+}
+
+impl ReportError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ReportError::Empty | ReportError::MissingColumn(_) => Some(
+                "check that the file is an IAM credential report (CSV, as the IAM console or \
+                 GetCredentialReport gives it)"
+                    .into(),
+            ),
+            ReportError::Line { .. } => None,
+        }
+    }
 }
 
 /// One access-key slot (`access_key_1_…` or `access_key_2_…`) of a row.

@@ -38,6 +38,8 @@ pub struct AwsError {
     /// The service's error code (`AccessDenied`, …) when it sent one.
     pub code: Option<String>,
     pub detail: String,
+    /// The next step, when the failure was not the service's answer.
+    pub hint: Option<&'static str>,
 }
 
 impl AwsError {
@@ -59,20 +61,20 @@ impl AwsError {
                     operation,
                     code,
                     detail,
+                    hint: None,
                 }
             }
             SdkError::TimeoutError(_) => AwsError {
                 operation,
                 code: None,
-                detail: "no answer in time; check the network connection".into(),
+                detail: "no answer in time".into(),
+                hint: Some("check the network connection and try again"),
             },
             _ => AwsError {
                 operation,
                 code: None,
-                detail: format!(
-                    "{}; check the network connection and the endpoint",
-                    root_cause(&err)
-                ),
+                detail: root_cause(&err),
+                hint: Some("check the network connection and the endpoint"),
             },
         }
     }
@@ -82,7 +84,13 @@ impl AwsError {
             operation,
             code: None,
             detail: detail.into(),
+            hint: None,
         }
+    }
+
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        self.hint.map(String::from)
     }
 }
 

@@ -13,6 +13,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
+
+use crate::hint::HintExt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -62,9 +64,10 @@ pub fn run(
     let now = OffsetDateTime::now_utc();
     let as_of = match &args.as_of {
         Some(text) => parse_date(text).ok_or_else(|| {
-            UsageError(format!(
-                "--as-of '{text}' is not a date: write YYYY-MM-DD or an RFC 3339 time"
-            ))
+            crate::hint::hinted(
+                UsageError(format!("--as-of '{text}' is not a date")),
+                "write YYYY-MM-DD or an RFC 3339 time",
+            )
         })?,
         None => now,
     };
@@ -77,10 +80,10 @@ pub fn run(
             .with_context(|| format!("audit: cannot read the people file {}", path.display()))?;
         let people = People::parse(&text);
         if people.is_empty() {
-            anyhow::bail!(
-                "audit: the people file {} names nobody; give one user name or e-mail a line",
-                path.display()
-            );
+            return Err(crate::hint::hinted(
+                anyhow::anyhow!("audit: the people file {} names nobody", path.display()),
+                "give one user name or e-mail a line",
+            ));
         }
         options.people = Some(people);
     }
@@ -152,7 +155,7 @@ pub fn run(
     })
 }
 
-fn source(args: &AuditArgs) -> Result<Source<'_>, UsageError> {
+fn source(args: &AuditArgs) -> anyhow::Result<Source<'_>> {
     match (
         &args.sso_session,
         &args.role_name,
@@ -169,10 +172,10 @@ fn source(args: &AuditArgs) -> Result<Source<'_>, UsageError> {
         }
         (None, None, Some(profile), false, None, true) => Ok(Source::Profile(profile)),
         (None, None, None, false, None, false) => Ok(Source::Reports(&args.from_report)),
-        _ => Err(UsageError(
-            "say where the accounts come from: --sso-session S --role-name R, --profile P \
-             --organization --assume-role-name R, --profile P, or --from-report FILE…"
-                .into(),
+        _ => Err(crate::hint::hinted(
+            UsageError("audit needs to know where the accounts come from".into()),
+            "give --sso-session S --role-name R, --profile P --organization \
+             --assume-role-name R, --profile P, or --from-report FILE…",
         )),
     }
 }
@@ -188,19 +191,18 @@ fn identity_store_people(store: &str, profile: Option<&str>) -> anyhow::Result<P
         Some(p) => format!("profile '{p}'"),
         None => "the default credentials".to_string(),
     };
-    let entries = entries.with_context(|| {
-        format!(
-            "audit: cannot list the users of identity store {store} with {with}: they need \
-             identitystore:ListUsers, and the region must be Identity Center's (the profile's \
-             region or AWS_REGION); or give the people with --people FILE"
-        )
-    })?;
+    let entries = entries
+        .with_context(|| format!("audit: cannot list the users of identity store {store} with {with}"))
+        .hint(
+            "the credentials need identitystore:ListUsers, and the region must be Identity \
+             Center's (the profile's region or AWS_REGION); or give the people with --people FILE",
+        )?;
     let people = People::from_entries(entries.iter().map(String::as_str));
     if people.is_empty() {
-        anyhow::bail!(
-            "audit: identity store {store} has no users; check the ID \
-             (aws sso-admin list-instances), or give the people with --people FILE"
-        );
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!("audit: identity store {store} has no users"),
+            "check the ID (`aws sso-admin list-instances`), or give the people with --people FILE",
+        ));
     }
     Ok(people)
 }
@@ -229,9 +231,15 @@ fn gather(
         Source::Reports(files) => Ok(from_reports(files)),
         Source::Profile(profile) => super::block_on(async {
             let config = aws::load(Some(profile), true).await;
-            let account = Sts::new(&config).account().await.with_context(|| {
-                format!("cannot use profile '{profile}': check its credentials (aws sts get-caller-identity --profile {profile})")
-            })?;
+            let account = Sts::new(&config)
+                .account()
+                .await
+                .with_context(|| format!("cannot use profile '{profile}'"))
+                .with_hint(|| {
+                    format!(
+                        "check its credentials (`aws sts get-caller-identity --profile {profile}`)"
+                    )
+                })?;
             Ok::<_, anyhow::Error>(
                 collect(
                     &config,
@@ -246,12 +254,14 @@ fn gather(
         })?,
         Source::Organization { profile, role } => super::block_on(async {
             let config = aws::load(Some(profile), true).await;
-            let accounts = organizations::accounts(&config).await.with_context(|| {
-                format!(
-                    "cannot list the organization's accounts with profile '{profile}': it must \
-                     belong to the management account or a delegated administrator"
-                )
-            })?;
+            let accounts = organizations::accounts(&config)
+                .await
+                .with_context(|| {
+                    format!("cannot list the organization's accounts with profile '{profile}'")
+                })
+                .hint(
+                    "use a profile of the management account or of a delegated administrator",
+                )?;
             let ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
             let total = ids.len();
             let sts = Sts::new(&config);
@@ -295,10 +305,13 @@ fn portal(
     // Signed in? Asked before the async runtime starts, which also opens
     // the keyring connection outside it, as credential-process does.
     if crate::store::load_token(&ctx.store(&session), &session.name)?.is_none() {
-        anyhow::bail!(
-            "not signed in to sso-session '{}'. Run: {login_command}",
-            session.name
-        );
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!(
+                "not signed in to sso-session '{}' (or the session expired)",
+                session.name
+            ),
+            format!("run `{login_command}`"),
+        ));
     }
     ctx.with_auth(&session, None, async |auth| {
         let token = auth.access_token(&session, None).await?;

@@ -28,10 +28,10 @@ pub fn man(args: &ManArgs) -> anyhow::Result<ExitCode> {
                 .map(|c| c.get_name().to_owned())
                 .collect();
             let sub = command.find_subcommand(name).cloned().ok_or_else(|| {
-                UsageError(format!(
-                    "no command '{name}'; man pages exist for: {}",
-                    names.join(", ")
-                ))
+                crate::hint::hinted(
+                    UsageError(format!("no command '{name}'")),
+                    format!("man pages exist for: {}", names.join(", ")),
+                )
             })?;
             sub.display_name(format!("keyless-{name}"))
         }

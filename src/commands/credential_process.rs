@@ -38,12 +38,10 @@ pub fn run_logging_late(
             Request::Profile(args.profile.unwrap_or_else(|| ctx.default_profile()))
         }
         _ => {
-            return Err(UsageError(
-                "--sso-session, --account-id and --role-name go together: give all three, or \
-                 --profile"
-                    .into(),
-            )
-            .into());
+            return Err(crate::hint::hinted(
+                UsageError("--sso-session, --account-id and --role-name go together".into()),
+                "give all three, or --profile P",
+            ));
         }
     };
     let plan = ctx.resolve_role(&request)?;

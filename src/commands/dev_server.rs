@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::hint::HintExt;
+
 use crate::cli::{DevServerArgs, Rotation};
 use crate::emulator::{self, Approval, EmulatorConfig, RefreshRotation, RefreshTokens};
 
@@ -75,12 +77,8 @@ pub fn run(args: DevServerArgs, err: &mut impl Write) -> anyhow::Result<ExitCode
         }
         Ok(())
     })
-    .with_context(|| {
-        format!(
-            "dev-server on 127.0.0.1:{} failed (another port: --port N, any free one: --port 0)",
-            args.port
-        )
-    })?;
+    .with_context(|| format!("dev-server on 127.0.0.1:{} failed", args.port))
+    .hint("pick another port with --port N, or any free one with --port 0")?;
     writeln!(err, "dev-server stopped")?;
     Ok(ExitCode::SUCCESS)
 }

@@ -86,7 +86,7 @@ fn store_check(ctx: &Ctx) -> doctor::Check {
         ctx.stores
             .kernel_check()
             .unwrap_or(Err(StoreError::Unavailable {
-                hint: "the kernel keyring (keyutils) exists only on Linux: unset KEYLESS_STORE",
+                trouble: crate::store::choice::KEYUTILS_ONLY_ON_LINUX,
                 detail: "keyutils asked for".into(),
             }))
     };

@@ -5,6 +5,8 @@ use std::process::{Child, Command, ExitCode, ExitStatus};
 
 use anyhow::Context;
 
+use crate::hint::HintExt;
+
 use crate::cli::ExecArgs;
 use crate::commands::Ctx;
 use crate::config::resolve::{Request, RolePlan};
@@ -16,12 +18,14 @@ const EXIT_CANNOT_EXECUTE: u8 = 126;
 
 pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
     if let Some(outer) = std::env::var_os(EXEC_MARKER_ENV) {
-        anyhow::bail!(
-            "already inside `keyless exec` for profile '{}': an exec inside another would mix two \
-             sets of credentials; leave the outer one first (e.g. type `exit`), then run the \
-             command again",
-            outer.to_string_lossy()
-        );
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!(
+                "already inside `keyless exec` for profile '{}': an exec inside another would \
+                 mix two sets of credentials",
+                outer.to_string_lossy()
+            ),
+            "leave the outer one first (e.g. type `exit`), then run the command again",
+        ));
     }
     let ctx = Ctx::load()?;
     let (plan, region) = resolve(&ctx, args.profile.as_deref())?;
@@ -32,7 +36,8 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
             std::env::var("SHELL")
                 .ok()
                 .filter(|s| !s.is_empty())
-                .context("no command given and SHELL is not set: give one, e.g. keyless exec -- aws sts get-caller-identity")?,
+                .context("no command given and SHELL is not set")
+                .hint("give one, e.g. `keyless exec -- aws sts get-caller-identity`")?,
             Vec::new(),
         ),
     };

@@ -69,10 +69,10 @@ impl Ctx {
         let forced = match env.get(STORE_ENV).filter(|v| !v.is_empty()) {
             None => None,
             Some(value) => Some(StoreKind::parse(value).ok_or_else(|| {
-                crate::UsageError(format!(
-                    "{STORE_ENV}={value} is not a store: set it to secret-service or keyutils, \
-                     or unset it"
-                ))
+                crate::hint::hinted(
+                    crate::UsageError(format!("{STORE_ENV}={value} is not a store")),
+                    "set it to secret-service or keyutils, or unset it",
+                )
             })?),
         };
         let stores = Stores::new(forced, env.get(NAMESPACE_ENV));

@@ -18,12 +18,10 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if !args.start_url.starts_with("https://") && !args.start_url.starts_with("http://") {
-        return Err(crate::UsageError(format!(
-            "--start-url {}: give the AWS access portal URL, e.g. \
-             https://d-1234567890.awsapps.com/start",
-            args.start_url
-        ))
-        .into());
+        return Err(crate::hint::hinted(
+            crate::UsageError(format!("--start-url {}: not an https:// URL", args.start_url)),
+            "give the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start",
+        ));
     }
     let ctx = Ctx::load()?;
     let files = EditFiles::read(&ctx)?;
@@ -35,10 +33,10 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|| onboard::session_name_from_url(&args.start_url)),
     };
     if !crate::config::ini::is_valid_identifier(&name) || name.is_empty() {
-        return Err(crate::UsageError(format!(
-            "--sso-session '{name}': use letters, digits, '-', '_' or '.'"
-        ))
-        .into());
+        return Err(crate::hint::hinted(
+            crate::UsageError(format!("--sso-session '{name}' is not a usable name")),
+            "use letters, digits, '-', '_' or '.'",
+        ));
     }
     let change = onboard::ensure_sso_session(
         &mut config,

@@ -95,12 +95,18 @@ pub(crate) fn run(
 /// fails its own checks is a bug (exit 1).
 fn failure(name: &str, error: PolicyError) -> anyhow::Error {
     if error.is_usage() {
-        UsageError(format!("{name}: {error}")).into()
+        let usage = UsageError(format!("{name}: {error}"));
+        match error.hint() {
+            Some(hint) => crate::hint::hinted(usage, hint),
+            None => usage.into(),
+        }
     } else {
-        anyhow::Error::new(error).context(format!(
-            "{name}: the generated document failed its own checks, so nothing was printed \
-             (a bug in keyless: please report it with the command line used)"
-        ))
+        crate::hint::hinted(
+            anyhow::Error::new(error).context(format!(
+                "{name}: the generated document failed its own checks, so nothing was printed"
+            )),
+            "this is a bug in keyless: please report it with the command line used",
+        )
     }
 }
 

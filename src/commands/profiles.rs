@@ -102,16 +102,16 @@ impl EditFiles {
 pub fn write_all(changes: &[(&AwsFileText, Vec<u8>)], backup: &Backup) -> anyhow::Result<()> {
     for (index, (file, bytes)) in changes.iter().enumerate() {
         if let Err(e) = file.write(bytes) {
-            let undo = if index > 0 {
-                format!(
-                    " {} was already written: undo it with keyless retire --restore {}",
-                    changes[0].0.display,
-                    backup.dir.display()
-                )
-            } else {
-                String::new()
-            };
-            return Err(anyhow::anyhow!("{e}.{undo}"));
+            if index == 0 {
+                return Err(e.into());
+            }
+            let then = e.hint().map(|h| format!(", then {h}")).unwrap_or_default();
+            let undo = format!(
+                "{} was already written: undo it with `keyless retire --restore {}`{then}",
+                changes[0].0.display,
+                backup.dir.display()
+            );
+            return Err(crate::hint::hinted(e, undo));
         }
     }
     Ok(())
@@ -256,16 +256,14 @@ pub fn only_sso_session(files: &AwsFiles, purpose: &str) -> anyhow::Result<Strin
     let all: Vec<String> = files.sso_sessions().map(|s| s.name.clone()).collect();
     match all.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(crate::UsageError(format!(
-            "{purpose} needs an [sso-session] in the config file: set one up with keyless \
-             onboard --start-url URL --sso-region REGION"
-        ))
-        .into()),
-        many => Err(crate::UsageError(format!(
-            "{purpose}: several sso-sessions ({}); name one with --sso-session NAME",
-            many.join(", ")
-        ))
-        .into()),
+        [] => Err(crate::hint::hinted(
+            crate::UsageError(format!("{purpose} needs an [sso-session] in the config file")),
+            "set one up with `keyless onboard --start-url URL --sso-region REGION`",
+        )),
+        many => Err(crate::hint::hinted(
+            crate::UsageError(format!("{purpose}: several sso-sessions ({})", many.join(", "))),
+            "name one with --sso-session NAME",
+        )),
     }
 }
 

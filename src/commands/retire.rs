@@ -92,11 +92,12 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
         .chain(options.maps.iter().map(|m| &m.profile))
     {
         if !keys.iter().any(|k| &k.profile == asked) {
-            return Err(crate::UsageError(format!(
-                "profile '{asked}' has no long-lived access key in the AWS files; keyless scan \
-                 lists the keys there are"
-            ))
-            .into());
+            return Err(crate::hint::hinted(
+                crate::UsageError(format!(
+                    "profile '{asked}' has no long-lived access key in the AWS files"
+                )),
+                "`keyless scan` lists the keys there are",
+            ));
         }
     }
     if !options.profiles.is_empty() {
@@ -211,10 +212,10 @@ pub fn retire(ctx: &Ctx, options: &Options) -> anyhow::Result<Outcome> {
             }
             return Ok(outcome);
         }
-        anyhow::bail!(
-            "retire changes the AWS files and was not confirmed: run keyless retire --yes, or \
-             look first with keyless retire --dry-run"
-        );
+        return Err(crate::hint::hinted(
+            anyhow::anyhow!("retire changes the AWS files and was not confirmed"),
+            "run `keyless retire --yes`, or look first with `keyless retire --dry-run`",
+        ));
     }
 
     // Backup first, then IAM, then the files.
@@ -442,7 +443,7 @@ async fn deactivate(key: &StaticKey) -> Result<String, String> {
 /// `--restore BACKUP`: the saved bytes back, and the deactivated keys
 /// active again.
 fn restore(ctx: &Ctx, path: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let mut backup = Backup::open(path).map_err(anyhow::Error::msg)?;
+    let mut backup = Backup::open(path)?;
     if let Some(when) = &backup.manifest.restored {
         anyhow::bail!(
             "{} was already restored on {when}; nothing to do",
@@ -467,12 +468,16 @@ fn restore(ctx: &Ctx, path: &std::path::Path) -> anyhow::Result<ExitCode> {
             continue;
         }
         if now != entry.written_sha256 {
-            anyhow::bail!(
-                "{display} changed after keyless wrote it, so restoring would lose those \
-                 changes; nothing was restored. Its earlier contents are in {}: compare and copy \
-                 what you need by hand",
-                backup.dir.join(&entry.kind).display()
-            );
+            return Err(crate::hint::hinted(
+                anyhow::anyhow!(
+                    "{display} changed after keyless wrote it, so restoring would lose those \
+                     changes; nothing was restored"
+                ),
+                format!(
+                    "its earlier contents are in {}: compare and copy what you need by hand",
+                    backup.dir.join(&entry.kind).display()
+                ),
+            ));
         }
         let original = backup
             .original(entry)

@@ -47,7 +47,13 @@ pub fn run(
     // Read first: a missing or corrupt baseline is a usage error (exit 2),
     // found before any work is done.
     let known = match &args.baseline {
-        Some(path) => Some(Baseline::read(path).map_err(|e| UsageError(e.to_string()))?),
+        Some(path) => Some(Baseline::read(path).map_err(|e| {
+            let usage = UsageError(e.to_string());
+            match e.hint() {
+                Some(hint) => crate::hint::hinted(usage, hint),
+                None => usage.into(),
+            }
+        })?),
         None => None,
     };
     let (credentials_file, config_file) = if args.no_aws_files {

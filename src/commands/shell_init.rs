@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
+use crate::hint::HintExt;
+
 use crate::cli::{InitShell, ShellInitArgs};
 use crate::shell::{self, Shell};
 
@@ -18,7 +20,8 @@ pub fn run(args: &ShellInitArgs) -> anyhow::Result<ExitCode> {
         InitShell::Powershell => Shell::Powershell,
     };
     let exe = std::env::current_exe()
-        .context("cannot find the path of this keyless binary; run it by its full path")?;
+        .context("cannot find the path of this keyless binary")
+        .hint("run it by its full path")?;
     let text = if args.full {
         shell::full_script(shell, &exe)
     } else {

@@ -353,7 +353,7 @@ impl AwsFiles {
 /// what to do next. No message contains a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {}", crate::files::describe(.error, crate::files::Access::Read))]
+    #[error("cannot read {path}: {error}")]
     Read { path: String, error: std::io::Error },
 
     #[error("{path} line {line}: {message}")]
@@ -363,11 +363,7 @@ pub enum ConfigError {
         message: String,
     },
 
-    #[error(
-        "unknown profile '{profile}' in {paths}; {}{}",
-        known_list("profiles", known),
-        hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
-    )]
+    #[error("unknown profile '{profile}' in {paths}; {}", known_list("profiles", known))]
     UnknownProfile {
         profile: String,
         paths: String,
@@ -376,8 +372,7 @@ pub enum ConfigError {
     },
 
     #[error(
-        "unknown sso-session '{session}' in {path}{}; {}; add a [sso-session {session}] \
-         section with sso_start_url and sso_region",
+        "unknown sso-session '{session}' in {path}{}; {}",
         named_by(profile, at),
         known_list("sso-sessions", known)
     )]
@@ -392,12 +387,8 @@ pub enum ConfigError {
     },
 
     #[error(
-        "profile '{profile}' uses a long-lived access key ({path} line {line}); keyless \
-         refuses long-lived keys because they never expire and are the credentials most \
-         often leaked; switch the profile to IAM Identity Center (credential_process = \
-         keyless credential-process --profile {profile}, with keyless_sso_session, \
-         keyless_account_id and keyless_role_name), then move the key out of the credentials \
-         file and deactivate it in IAM"
+        "profile '{profile}' uses a long-lived access key ({path} line {line}), and keyless \
+         refuses long-lived keys: they never expire and are the credentials most often leaked"
     )]
     StaticKeys {
         profile: String,
@@ -406,10 +397,8 @@ pub enum ConfigError {
     },
 
     #[error(
-        "profile '{profile}' ({path} line {line}) has credential_process and also {}; the \
-         AWS CLI and SDKs then take their own SSO path and never run credential_process; \
-         remove the sso_* keys from the profile (keyless reads keyless_sso_session, \
-         keyless_account_id and keyless_role_name)",
+        "profile '{profile}' ({path} line {line}) has credential_process and also {}, so the \
+         AWS CLI and SDKs take their own SSO path and never run credential_process",
         keys.join(", ")
     )]
     SsoKeysWithCredentialProcess {
@@ -425,7 +414,44 @@ pub enum ConfigError {
     Invalid {
         profile: Option<String>,
         message: String,
+        hint: Option<String>,
     },
+}
+
+impl ConfigError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { error, .. } => {
+                crate::files::hint(error, crate::files::Access::Read).map(String::from)
+            }
+            ConfigError::Parse { .. } => {
+                Some("fix that line: the AWS CLI and SDKs cannot read the file as it is".into())
+            }
+            ConfigError::UnknownProfile { profile, hint, .. } => {
+                Some(hint.clone().unwrap_or_else(|| {
+                    format!(
+                        "check the name, or add a [profile {profile}] section (`keyless \
+                         onboard` writes one for each of your roles)"
+                    )
+                }))
+            }
+            ConfigError::UnknownSsoSession { session, .. } => Some(format!(
+                "add a [sso-session {session}] section with sso_start_url and sso_region"
+            )),
+            ConfigError::StaticKeys { profile, .. } => Some(format!(
+                "switch to IAM Identity Center: `keyless onboard` writes keyless profiles, then \
+                 `keyless retire --profile {profile}` moves the key into a backup and can \
+                 deactivate it in IAM"
+            )),
+            ConfigError::SsoKeysWithCredentialProcess { .. } => Some(
+                "remove the sso_* keys from the profile (keyless reads keyless_sso_session, \
+                 keyless_account_id and keyless_role_name)"
+                    .into(),
+            ),
+            ConfigError::Invalid { hint, .. } => hint.clone(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -103,20 +103,22 @@ pub fn resolve_role(files: &AwsFiles, req: &Request) -> Result<RolePlan, ConfigE
             role_name,
         } => {
             let session = sso_session_section(files, sso_session, None)?;
-            let bad = |message: String| ConfigError::Invalid {
+            let bad = |message: &str, hint: &str| ConfigError::Invalid {
                 profile: None,
-                message,
+                message: message.into(),
+                hint: Some(hint.into()),
             };
             if !is_account_id(account_id) {
                 return Err(bad(
-                    "invalid --account-id: an AWS account ID is exactly 12 digits".into(),
+                    "invalid --account-id: an AWS account ID is exactly 12 digits",
+                    "pass the 12-digit ID the AWS access portal shows",
                 ));
             }
             if !is_role_name(role_name) {
                 return Err(bad(
                     "invalid --role-name: a role name is 1 to 64 letters, digits and \
-                     +=,.@_- characters; use the role name the AWS access portal shows"
-                        .into(),
+                     +=,.@_- characters",
+                    "use the role name the AWS access portal shows",
                 ));
             }
             Ok(RolePlan {
@@ -186,15 +188,16 @@ struct ProfileSso<'a> {
 }
 
 impl ProfileSso<'_> {
-    fn invalid(&self, files: &AwsFiles, profile: &MergedSection, what: String) -> ConfigError {
+    fn invalid(
+        &self,
+        files: &AwsFiles,
+        profile: &MergedSection,
+        (what, step): (String, String),
+    ) -> ConfigError {
         ConfigError::Invalid {
             profile: Some(profile.name.clone()),
-            message: format!(
-                "profile '{}' ({}) {what}, {}",
-                profile.name,
-                header(files, profile),
-                self.fix()
-            ),
+            message: format!("profile '{}' ({}) {what}", profile.name, header(files, profile)),
+            hint: Some(format!("{step}, {}", self.fix())),
         }
     }
 
@@ -208,12 +211,12 @@ impl ProfileSso<'_> {
         ConfigError::Invalid {
             profile: Some(profile.name.clone()),
             message: format!(
-                "{} in profile '{}' ({}) {rule}; fix the value, {}",
+                "{} in profile '{}' ({}) {rule}",
                 setting.property.key,
                 profile.name,
                 files.location(setting.file, setting.line()),
-                self.fix()
             ),
+            hint: Some(format!("fix the value, {}", self.fix())),
         }
     }
 
@@ -226,18 +229,27 @@ impl ProfileSso<'_> {
     }
 }
 
+/// What is missing, and the step that adds it.
 fn missing_role_message(
     sso: &ProfileSso,
     account: Option<&Setting>,
     role: Option<&Setting>,
-) -> String {
+) -> (String, String) {
     let p = sso.prefix;
     match (account, role) {
-        (Some(_), None) => format!("has {p}account_id but no {p}role_name; add {p}role_name"),
-        (None, Some(_)) => format!("has {p}role_name but no {p}account_id; add {p}account_id"),
-        _ => format!(
-            "has no {p}account_id or {p}role_name, so it names a login session but no \
-             role; add both"
+        (Some(_), None) => (
+            format!("has {p}account_id but no {p}role_name"),
+            format!("add {p}role_name"),
+        ),
+        (None, Some(_)) => (
+            format!("has {p}role_name but no {p}account_id"),
+            format!("add {p}account_id"),
+        ),
+        _ => (
+            format!(
+                "has no {p}account_id or {p}role_name, so it names a login session but no role"
+            ),
+            "add both".into(),
         ),
     }
 }
@@ -261,9 +273,10 @@ fn profile_sso<'a>(
             keys: sso_keys,
         });
     }
-    let invalid = |message: String| ConfigError::Invalid {
+    let invalid = |message: String, hint: &str| ConfigError::Invalid {
         profile: Some(profile.name.clone()),
         message,
+        hint: Some(hint.into()),
     };
     let here = || header(files, profile);
 
@@ -272,13 +285,15 @@ fn profile_sso<'a>(
         .any(|k| profile.settings.contains_key(*k))
     {
         let Some(session) = profile.setting("keyless_sso_session") else {
-            return Err(invalid(format!(
-                "profile '{}' ({}) has keyless settings but no keyless_sso_session; add \
-                 `keyless_sso_session = NAME` naming an [sso-session NAME] section (see \
+            return Err(invalid(
+                format!(
+                    "profile '{}' ({}) has keyless settings but no keyless_sso_session",
+                    profile.name,
+                    here()
+                ),
+                "add `keyless_sso_session = NAME` naming an [sso-session NAME] section (see \
                  `keyless credential-process --help`)",
-                profile.name,
-                here()
-            )));
+            ));
         };
         return Ok(ProfileSso {
             session: sso_session_section(files, session.value(), Some((profile, session)))?,
@@ -295,24 +310,28 @@ fn profile_sso<'a>(
                     .into_iter()
                     .find(|k| profile.settings.contains_key(*k))
                 {
-                    return Err(invalid(format!(
-                        "profile '{}' ({}) has both sso_session and {inline}; the AWS SDK \
-                         for Rust refuses that: keep {inline} only in [sso-session {}]",
-                        profile.name,
-                        here(),
-                        session.value()
-                    )));
+                    return Err(invalid(
+                        format!(
+                            "profile '{}' ({}) has both sso_session and {inline}, which the \
+                             AWS SDK for Rust refuses",
+                            profile.name,
+                            here(),
+                        ),
+                        &format!("keep {inline} only in [sso-session {}]", session.value()),
+                    ));
                 }
                 sso_session_section(files, session.value(), Some((profile, session)))?
             }
             None => legacy_session(profile).map_err(|missing| {
-                invalid(format!(
-                    "profile '{}' ({}) has SSO settings but no sso_session and no {missing}; \
-                     add `sso_session = NAME` naming an [sso-session NAME] section (or both \
+                invalid(
+                    format!(
+                        "profile '{}' ({}) has SSO settings but no sso_session and no {missing}",
+                        profile.name,
+                        here()
+                    ),
+                    "add `sso_session = NAME` naming an [sso-session NAME] section (or both \
                      sso_start_url and sso_region)",
-                    profile.name,
-                    here()
-                ))
+                )
             })?,
         };
         return Ok(ProfileSso {
@@ -330,13 +349,16 @@ fn profile_sso<'a>(
             line: key.line(),
         });
     }
-    Err(invalid(format!(
-        "profile '{}' ({}) has no keyless or IAM Identity Center settings; give it \
-         `credential_process = keyless credential-process --profile NAME` with \
-         keyless_sso_session, keyless_account_id and keyless_role_name (see the README)",
-        profile.name,
-        here()
-    )))
+    Err(invalid(
+        format!(
+            "profile '{}' ({}) has no keyless or IAM Identity Center settings",
+            profile.name,
+            here()
+        ),
+        "give it `credential_process = keyless credential-process --profile NAME` with \
+         keyless_sso_session, keyless_account_id and keyless_role_name (see the README), or \
+         run `keyless onboard`",
+    ))
 }
 
 /// The legacy inline form; `Err` names the first missing key.
@@ -378,9 +400,11 @@ fn sso_session_section(
         .unwrap_or_default();
     let invalid = |what: String| ConfigError::Invalid {
         profile: profile.clone(),
-        message: format!(
-            "sso-session '{name}' ({here}){used_by} {what}; fix the section: it needs sso_start_url and \
-             sso_region (the region of IAM Identity Center)"
+        message: format!("sso-session '{name}' ({here}){used_by} {what}"),
+        hint: Some(
+            "fix the section: it needs sso_start_url and sso_region (the region of IAM Identity \
+             Center)"
+                .into(),
         ),
     };
     let required = |key: &str| match section.get(key) {
@@ -517,11 +541,11 @@ fn auto_login(files: &AwsFiles, profile: &MergedSection) -> Result<bool, ConfigE
         _ => Err(ConfigError::Invalid {
             profile: Some(profile.name.clone()),
             message: format!(
-                "keyless_auto_login in profile '{}' ({}) must be true or false; set one of \
-                 those or remove the line",
+                "keyless_auto_login in profile '{}' ({}) must be true or false",
                 profile.name,
                 files.location(setting.file, setting.line())
             ),
+            hint: Some("set one of those, or remove the line".into()),
         }),
     }
 }
@@ -811,7 +835,7 @@ sso_role_name = Admin
                 vec![
                     "profile 's' uses a long-lived access key (~/.aws/config line 3)",
                     "never expire",
-                    "credential_process = keyless credential-process --profile s",
+                    "`keyless retire --profile s`",
                     "deactivate it in IAM",
                 ],
             ),
@@ -843,7 +867,7 @@ sso_role_name = Admin
                 "p",
                 vec![
                     "profile 'p' (~/.aws/config line 4) has keyless_account_id but no \
-                     keyless_role_name; add keyless_role_name",
+                     keyless_role_name: add keyless_role_name",
                 ],
             ),
             (
@@ -981,7 +1005,7 @@ sso_role_name = Admin
         ];
         for (config, credentials, profile, fragments) in rows {
             let err = role(&config, credentials, profile).expect_err(&config);
-            let message = err.to_string();
+            let message = crate::hint::inline(&err, err.hint());
             for fragment in fragments {
                 assert!(
                     message.contains(fragment),
@@ -1087,8 +1111,11 @@ sso_role_name = Admin
         let err = resolve_session(&files, "nope").expect_err("unknown");
         assert_eq!(
             err.to_string(),
-            "unknown sso-session 'nope' in ~/.aws/config; known sso-sessions: bare, corp; add a \
-             [sso-session nope] section with sso_start_url and sso_region"
+            "unknown sso-session 'nope' in ~/.aws/config; known sso-sessions: bare, corp"
+        );
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("add a [sso-session nope] section with sso_start_url and sso_region")
         );
     }
 

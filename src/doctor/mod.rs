@@ -116,7 +116,8 @@ pub fn store_check(kind: StoreKind, answer: Result<(), StoreError>, note: Option
             ),
         ),
         (Err(e), _) => {
-            Check::new("store", Outcome::Fail, "the OS keyring cannot be used").fix(e.to_string())
+            Check::new("store", Outcome::Fail, "the OS keyring cannot be used")
+                .fix(crate::hint::inline(&e, e.hint()))
         }
     }
 }
@@ -184,7 +185,7 @@ pub fn config_checks(files: &AwsFiles) -> Vec<Check> {
                     Outcome::Fail,
                     format!("profile '{name}' does not resolve"),
                 )
-                .fix(e.to_string()),
+                .fix(crate::hint::inline(&e, e.hint())),
             ),
         }
     }

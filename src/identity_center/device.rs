@@ -18,18 +18,29 @@ pub const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceFlowError {
-    #[error(
-        "the sign-in request was denied in the browser; run the login again, check that the code \
-         shown matches the one in the browser, and approve it"
-    )]
+    #[error("the sign-in request was denied in the browser")]
     Denied,
-    #[error(
-        "the sign-in request expired after {secs} seconds without being approved; run the login \
-         again and approve it in the browser in time"
-    )]
+    #[error("the sign-in request expired after {secs} seconds without being approved")]
     Expired { secs: u64 },
     #[error(transparent)]
     Api(#[from] ApiError),
+}
+
+impl DeviceFlowError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DeviceFlowError::Denied => Some(
+                "run the login again, check that the code shown matches the one in the browser, \
+                 and approve it"
+                    .into(),
+            ),
+            DeviceFlowError::Expired { .. } => {
+                Some("run the login again, and approve it in the browser in time".into())
+            }
+            DeviceFlowError::Api(e) => e.hint(),
+        }
+    }
 }
 
 /// Time as the loop sees it.

@@ -105,8 +105,9 @@ pub enum ApiErrorKind {
 
 /// Where to look when something other than AWS answers.
 pub const PROXY_HINT: &str = "something between keyless and AWS (a proxy, a captive portal, a \
-    VPN or Wi-Fi sign-in page) answered instead: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY, and \
-    the endpoint settings AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC and AWS_ENDPOINT_URL";
+    VPN or Wi-Fi sign-in page) may have answered: check HTTPS_PROXY, HTTP_PROXY and NO_PROXY, \
+    and the endpoint settings AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL_SSO_OIDC and \
+    AWS_ENDPOINT_URL";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -139,45 +140,56 @@ impl std::fmt::Display for ApiError {
             ApiErrorKind::Unauthorized => {
                 write!(f, "{op}: the access token was rejected{server}")
             }
-            ApiErrorKind::Forbidden => write!(
-                f,
-                "{op}: forbidden{server}; the account or role may no longer be assigned to you"
-            ),
-            ApiErrorKind::Throttled => write!(
-                f,
-                "{op}: IAM Identity Center is throttling requests{server}; wait a minute and try again"
-            ),
-            ApiErrorKind::Server { status } => write!(
-                f,
-                "{op}: IAM Identity Center answered HTTP {status}{server}; try again in a moment"
-            ),
+            ApiErrorKind::Forbidden => write!(f, "{op}: forbidden{server}"),
+            ApiErrorKind::Throttled => {
+                write!(f, "{op}: IAM Identity Center is throttling requests{server}")
+            }
+            ApiErrorKind::Server { status } => {
+                write!(f, "{op}: IAM Identity Center answered HTTP {status}{server}")
+            }
             ApiErrorKind::OtherService { code, status } => {
                 write!(f, "{op}: {code} (HTTP {status}){server}")
             }
-            ApiErrorKind::Connect { detail } => write!(
-                f,
-                "{op}: could not reach IAM Identity Center: {detail}; check the network \
-                 connection, proxy settings and the sso_region"
-            ),
-            ApiErrorKind::Timeout => write!(
-                f,
-                "{op}: IAM Identity Center did not answer in time; check the network connection \
-                 and try again"
-            ),
-            ApiErrorKind::Malformed { detail } => write!(
-                f,
-                "{op}: unexpected answer from IAM Identity Center: {detail}; if this goes on, \
-                 {PROXY_HINT}"
-            ),
+            ApiErrorKind::Connect { detail } => {
+                write!(f, "{op}: could not reach IAM Identity Center: {detail}")
+            }
+            ApiErrorKind::Timeout => {
+                write!(f, "{op}: IAM Identity Center did not answer in time")
+            }
+            ApiErrorKind::Malformed { detail } => {
+                write!(f, "{op}: unexpected answer from IAM Identity Center: {detail}")
+            }
             ApiErrorKind::NotAws {
                 status,
                 content_type,
             } => write!(
                 f,
                 "{op}: the answer was HTTP {status} ({content_type}), not an IAM Identity Center \
-                 answer; {PROXY_HINT}"
+                 answer"
             ),
         }
+    }
+}
+
+impl ApiError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        Some(match &self.kind {
+            ApiErrorKind::Forbidden => {
+                "the account or role may no longer be assigned to you: check the AWS access \
+                 portal, or ask your administrator"
+                    .into()
+            }
+            ApiErrorKind::Throttled => "wait a minute and try again".into(),
+            ApiErrorKind::Server { .. } => "try again in a moment".into(),
+            ApiErrorKind::Connect { .. } => {
+                "check the network connection, the proxy settings and the sso_region".into()
+            }
+            ApiErrorKind::Timeout => "check the network connection and try again".into(),
+            ApiErrorKind::Malformed { .. } => format!("if this goes on, {PROXY_HINT}"),
+            ApiErrorKind::NotAws { .. } => PROXY_HINT.into(),
+            _ => return None,
+        })
     }
 }
 

@@ -31,8 +31,7 @@ const UNRESERVED: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz
 #[derive(Debug, thiserror::Error)]
 pub enum PkceError {
     #[error(
-        "the sign-in was denied in the browser ({error}{}); run keyless login again and allow \
-         the request",
+        "the sign-in was denied in the browser ({error}{})",
         .description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
     )]
     Denied {
@@ -41,19 +40,33 @@ pub enum PkceError {
     },
     #[error(
         "the browser came back with a state that is not this login's, so the answer was \
-         refused (it may come from another page); run keyless login again"
+         refused (it may come from another page)"
     )]
     StateMismatch,
-    #[error(
-        "no answer from the browser within {} minutes; run keyless login again (or keyless \
-         login --no-browser for the device code)",
-        LOGIN_TIMEOUT.as_secs() / 60
-    )]
+    #[error("no answer from the browser within {} minutes", LOGIN_TIMEOUT.as_secs() / 60)]
     Timeout,
     #[error("the sign-in was cancelled (Ctrl-C)")]
     Interrupted,
-    #[error("the loopback listener on 127.0.0.1 failed: {0}; run keyless login --no-browser")]
+    #[error("the loopback listener on 127.0.0.1 failed: {0}")]
     Listener(String),
+}
+
+impl PkceError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        Some(
+            match self {
+                PkceError::Denied { .. } => "run `keyless login` again and allow the request",
+                PkceError::StateMismatch => "run `keyless login` again",
+                PkceError::Timeout => {
+                    "run `keyless login` again (or `keyless login --no-browser` for a device code)"
+                }
+                PkceError::Interrupted => return None,
+                PkceError::Listener(_) => "run `keyless login --no-browser` for a device code",
+            }
+            .into(),
+        )
+    }
 }
 
 /// A PKCE code verifier: 64 characters of RFC 3986's unreserved set.

@@ -154,7 +154,9 @@ impl Backup {
     }
 
     /// Opens the backup at `path` (its directory, or its manifest).
-    pub fn open(path: &Path) -> Result<Backup, String> {
+    pub fn open(path: &Path) -> anyhow::Result<Backup> {
+        use crate::hint::{HintExt, hinted};
+        use anyhow::Context;
         let dir = if path.file_name().is_some_and(|n| n == MANIFEST) {
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
@@ -162,32 +164,31 @@ impl Backup {
         };
         let manifest_path = dir.join(MANIFEST);
         let bytes = crate::files::read_regular(&manifest_path, 1 << 20)
-            .map_err(|e| {
-                format!(
-                    "cannot read {}: {}",
-                    manifest_path.display(),
-                    crate::files::describe(&e, crate::files::Access::Read)
-                )
-            })?
+            .map_err(|e| crate::files::error(e, crate::files::Access::Read))
+            .with_context(|| format!("cannot read {}", manifest_path.display()))?
             .ok_or_else(|| {
-                format!(
-                    "{} is not a keyless backup (it has no {MANIFEST}); `keyless retire` and \
-                     `keyless onboard` print the path of the backup they make",
+                anyhow::anyhow!(
+                    "{} is not a keyless backup: it has no {MANIFEST}",
                     dir.display()
                 )
-            })?;
+            })
+            .hint(
+                "pass the backup directory that `keyless retire` or `keyless onboard` printed",
+            )?;
         let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
-                "{} is damaged ({e}); the saved files beside it can be copied back by hand",
-                manifest_path.display()
+            hinted(
+                anyhow::anyhow!("{} is damaged ({e})", manifest_path.display()),
+                "copy the saved files beside it back by hand",
             )
         })?;
         if manifest.version != VERSION {
-            return Err(format!(
-                "{} was written by another version of keyless (format {}); copy the saved files \
-                 back by hand",
-                manifest_path.display(),
-                manifest.version
+            return Err(hinted(
+                anyhow::anyhow!(
+                    "{} was written by another version of keyless (format {})",
+                    manifest_path.display(),
+                    manifest.version
+                ),
+                "copy the saved files back by hand",
             ));
         }
         Ok(Backup { dir, manifest })
@@ -236,6 +237,7 @@ mod tests {
         assert!(
             Backup::open(dir.path())
                 .unwrap_err()
+                .to_string()
                 .contains("not a keyless backup")
         );
     }

@@ -195,7 +195,7 @@ impl Kind {
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PolicyError {
     #[error(
-        "the {kind} is {size} characters, {over} over the limit of {limit}; {advice}",
+        "the {kind} is {size} characters, {over} over the limit of {limit}",
         over = size - limit
     )]
     TooLarge {
@@ -249,6 +249,14 @@ pub enum PolicyError {
 }
 
 impl PolicyError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PolicyError::TooLarge { advice, .. } => Some(advice.clone()),
+            _ => None,
+        }
+    }
+
     /// True when the fix is a different command line (exit 2), false when
     /// the generated document itself is wrong (a bug, exit 1).
     pub fn is_usage(&self) -> bool {
@@ -478,10 +486,11 @@ mod tests {
         assert!(validate(&policy, Kind::Scp, size, "").is_ok());
         let err = validate(&policy, Kind::Scp, size - 3, "do less").unwrap_err();
         assert!(err.is_usage());
+        assert_eq!(err.hint().as_deref(), Some("do less"));
         assert_eq!(
             err.to_string(),
             format!(
-                "the SCP is {size} characters, 3 over the limit of {}; do less",
+                "the SCP is {size} characters, 3 over the limit of {}",
                 size - 3
             )
         );

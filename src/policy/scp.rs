@@ -326,8 +326,9 @@ mod tests {
             message.contains(&format!("{} over the limit of 5120", size - 5120)),
             "{message}"
         );
+        let hint = err.hint().unwrap_or_default();
         for fix in ["fewer or wider --allow-role", "--only", "--max-size 10240"] {
-            assert!(message.contains(fix), "{message}");
+            assert!(hint.contains(fix), "{hint}");
         }
         assert!(err.is_usage());
         // The larger limit, where the organisation has it, takes them.

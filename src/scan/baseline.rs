@@ -19,25 +19,32 @@ const MAX_BASELINE_SIZE: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BaselineError {
-    #[error(
-        "cannot read the baseline {}: {reason}; create it with `keyless scan --write-baseline {}` \
-         (a `keyless scan --format json` report works too)",
-        path.display(),
-        path.display()
-    )]
+    #[error("cannot read the baseline {}: {reason}", path.display())]
     Read { path: PathBuf, reason: String },
-    #[error(
-        "the baseline {} is not a keyless scan JSON report: {reason}; write a new one with \
-         `keyless scan --write-baseline {}`",
-        path.display(),
-        path.display()
-    )]
+    #[error("the baseline {} is not a keyless scan JSON report: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
-    #[error(
-        "cannot write the baseline {}: {reason}; check that its directory exists and is writable",
-        path.display()
-    )]
+    #[error("cannot write the baseline {}: {reason}", path.display())]
     Write { path: PathBuf, reason: String },
+}
+
+impl BaselineError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            BaselineError::Read { path, .. } => format!(
+                "create it with `keyless scan --write-baseline {}` (a `keyless scan --format \
+                 json` report works too)",
+                path.display()
+            ),
+            BaselineError::Corrupt { path, .. } => format!(
+                "write a new one with `keyless scan --write-baseline {}`",
+                path.display()
+            ),
+            BaselineError::Write { .. } => {
+                "check that its directory exists and is writable".into()
+            }
+        })
+    }
 }
 
 /// The fingerprints of an earlier report's findings.
@@ -235,16 +242,19 @@ mod tests {
     fn read_errors_name_the_fix() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.json");
-        let err = Baseline::read(&missing).unwrap_err().to_string();
-        assert!(err.contains("no such file"), "{err}");
-        assert!(err.contains("keyless scan --write-baseline"), "{err}");
+        let err = Baseline::read(&missing).unwrap_err();
+        assert!(err.to_string().contains("no such file"), "{err}");
+        assert!(
+            err.hint().unwrap().contains("keyless scan --write-baseline"),
+            "{err}"
+        );
         let err = Baseline::read(dir.path()).unwrap_err().to_string();
         assert!(err.contains("not a regular file"), "{err}");
         let bad = dir.path().join("bad.json");
         std::fs::write(&bad, "not json").unwrap();
         let err = Baseline::read(&bad).unwrap_err();
         assert!(matches!(err, BaselineError::Corrupt { .. }));
-        assert!(err.to_string().contains("--write-baseline"));
+        assert!(err.hint().unwrap().contains("--write-baseline"));
     }
 
     #[test]

@@ -48,7 +48,13 @@ impl StoreKind {
     }
 }
 
-/// The message when neither store can be used.
+/// The kernel keyring asked for where there is none.
+pub const KEYUTILS_ONLY_ON_LINUX: super::Trouble = super::Trouble {
+    what: "the kernel keyring (keyutils) exists only on Linux",
+    fix: "unset KEYLESS_STORE or keyless_store",
+};
+
+/// The next step when neither store can be used.
 const NEITHER: &str = "either install and start a Secret Service (Debian: gnome-keyring and \
     dbus-user-session; then unlock it), or allow the keyctl and add_key system calls so the \
     kernel keyring can be used (a container's seccomp profile often blocks them); \
@@ -175,7 +181,7 @@ impl Stores {
             Err((service, kernel)) => Err(StoreError::NoStore {
                 secret_service: service.clone(),
                 keyutils: kernel.clone(),
-                hint: NEITHER,
+                fix: NEITHER,
             }),
         }
     }
@@ -192,8 +198,7 @@ impl ChosenStore<'_> {
         match self.preference {
             Some(StoreKind::Keyutils) if self.stores.kernel.is_none() => {
                 Err(StoreError::Unavailable {
-                    hint: "the kernel keyring (keyutils) exists only on Linux: unset \
-                           KEYLESS_STORE or keyless_store",
+                    trouble: KEYUTILS_ONLY_ON_LINUX,
                     detail: "keyutils asked for".into(),
                 })
             }

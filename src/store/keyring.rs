@@ -90,12 +90,19 @@ pub trait SecretStore: Send + Sync {
 
 #[cfg(any(target_os = "linux", target_os = "freebsd", target_os = "openbsd"))]
 mod platform {
-    pub const UNAVAILABLE: &str = "no Secret Service on the session bus: install and unlock \
-        gnome-keyring (Debian: gnome-keyring, dbus-user-session), or run keyless inside a \
-        desktop session";
-    pub const LOCKED: &str = "the keyring is locked: unlock your keyring (in a desktop \
-        session, unlock the login keyring when asked or in Passwords and Keys; on a headless \
-        host, start gnome-keyring-daemon with --unlock at login) and try again";
+    use crate::store::Trouble;
+
+    pub const UNAVAILABLE: Trouble = Trouble {
+        what: "no Secret Service on the session bus",
+        fix: "install and unlock gnome-keyring (Debian: gnome-keyring, dbus-user-session), or \
+              run keyless inside a desktop session",
+    };
+    pub const LOCKED: Trouble = Trouble {
+        what: "the keyring is locked",
+        fix: "unlock your keyring (in a desktop session, unlock the login keyring when asked or \
+              in Passwords and Keys; on a headless host, start gnome-keyring-daemon with \
+              --unlock at login) and try again",
+    };
     pub const TIMEOUT: &str = "check that the Secret Service (gnome-keyring-daemon) is \
         running and answering, and unlock the keyring if it is waiting for a password";
 
@@ -106,10 +113,16 @@ mod platform {
 
 #[cfg(target_os = "macos")]
 mod platform {
-    pub const UNAVAILABLE: &str = "the login Keychain is not available: run keyless in a \
-        logged-in macOS user session";
-    pub const LOCKED: &str = "the login Keychain is locked: unlock your keyring \
-        (`security unlock-keychain`) and try again";
+    use crate::store::Trouble;
+
+    pub const UNAVAILABLE: Trouble = Trouble {
+        what: "the login Keychain is not available",
+        fix: "run keyless in a logged-in macOS user session",
+    };
+    pub const LOCKED: Trouble = Trouble {
+        what: "the login Keychain is locked",
+        fix: "unlock your keyring (`security unlock-keychain`) and try again",
+    };
     pub const TIMEOUT: &str = "check that the login Keychain is unlocked and answer any \
         Keychain access prompt";
 
@@ -120,10 +133,16 @@ mod platform {
 
 #[cfg(target_os = "windows")]
 mod platform {
-    pub const UNAVAILABLE: &str = "Windows Credential Manager is not available: run keyless \
-        in an interactive user session";
-    pub const LOCKED: &str = "Windows Credential Manager refused access: unlock your keyring \
-        by signing in to an interactive user session, and try again";
+    use crate::store::Trouble;
+
+    pub const UNAVAILABLE: Trouble = Trouble {
+        what: "Windows Credential Manager is not available",
+        fix: "run keyless in an interactive user session",
+    };
+    pub const LOCKED: Trouble = Trouble {
+        what: "Windows Credential Manager refused access",
+        fix: "unlock your keyring by signing in to an interactive user session, and try again",
+    };
     pub const TIMEOUT: &str = "check that Credential Manager is answering";
 
     pub fn open() -> keyring_core::Result<std::sync::Arc<keyring_core::CredentialStore>> {
@@ -139,9 +158,16 @@ mod platform {
     target_os = "windows"
 )))]
 mod platform {
-    pub const UNAVAILABLE: &str =
-        "keyless has no OS keyring support on this platform: use Linux, macOS or Windows";
-    pub const LOCKED: &str = "unlock your keyring and try again";
+    use crate::store::Trouble;
+
+    pub const UNAVAILABLE: Trouble = Trouble {
+        what: "keyless has no OS keyring support on this platform",
+        fix: "use Linux, macOS or Windows",
+    };
+    pub const LOCKED: Trouble = Trouble {
+        what: "the keyring is locked",
+        fix: "unlock your keyring and try again",
+    };
     pub const TIMEOUT: &str = "check that the OS keyring is answering";
 
     pub fn open() -> keyring_core::Result<std::sync::Arc<keyring_core::CredentialStore>> {
@@ -271,7 +297,7 @@ impl KeyringStore {
                 op: op.doing(),
                 name: name.to_string(),
                 waited: self.timeout,
-                hint: platform::TIMEOUT,
+                fix: platform::TIMEOUT,
             }),
             Err(mpsc::RecvTimeoutError::Disconnected) => Err(StoreError::Platform {
                 op: op.doing(),
@@ -293,7 +319,7 @@ fn open_backend(
         return Ok(Arc::clone(store));
     }
     let store = platform::open().map_err(|err| StoreError::Unavailable {
-        hint: platform::UNAVAILABLE,
+        trouble: platform::UNAVAILABLE,
         detail: error_detail(&err),
     })?;
     tracing::debug!("connected to the OS keyring");
@@ -326,11 +352,11 @@ fn entry_for(store: &CredentialStore, op: Op, name: &ItemName) -> Result<Entry, 
 fn classify(op: Op, name: &ItemName, err: keyring_core::Error) -> StoreError {
     match err {
         keyring_core::Error::NoStorageAccess(_) => StoreError::Locked {
-            hint: platform::LOCKED,
+            trouble: platform::LOCKED,
             detail: error_detail(&err),
         },
         keyring_core::Error::NoDefaultStore => StoreError::Unavailable {
-            hint: platform::UNAVAILABLE,
+            trouble: platform::UNAVAILABLE,
             detail: error_detail(&err),
         },
         other => StoreError::Platform {
@@ -608,7 +634,9 @@ mod tests {
         );
         let text = locked.to_string();
         assert!(matches!(locked, StoreError::Locked { .. }));
-        assert!(text.contains("unlock your keyring"), "{text}");
+        assert!(text.contains("locked"), "{text}");
+        let hint = locked.hint().unwrap_or_default();
+        assert!(hint.contains("unlock your keyring"), "{hint}");
         assert!(text.contains("prompt dismissed"), "{text}");
 
         let other = classify(
@@ -645,8 +673,9 @@ mod tests {
         match expect.as_str() {
             "unavailable" => {
                 assert!(matches!(err, StoreError::Unavailable { .. }), "{text}");
-                assert!(text.contains("install and unlock gnome-keyring"), "{text}");
-                assert!(text.contains("dbus-user-session"), "{text}");
+                let hint = err.hint().unwrap_or_default();
+                assert!(hint.contains("install and unlock gnome-keyring"), "{hint}");
+                assert!(hint.contains("dbus-user-session"), "{hint}");
                 // Writes fail the same way: no plaintext fallback.
                 let err = store.set(&name, &Secret::new(SENTINEL.into())).unwrap_err();
                 assert!(matches!(err, StoreError::Unavailable { .. }), "{err}");

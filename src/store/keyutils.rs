@@ -280,8 +280,11 @@ impl Op {
 }
 
 /// What to do when the kernel keyring cannot be used at all.
-pub const UNAVAILABLE: &str = "the kernel keyring (keyutils) cannot be used: allow the \
-    keyctl and add_key system calls (a container's seccomp profile often blocks them)";
+pub const UNAVAILABLE: super::Trouble = super::Trouble {
+    what: "the kernel keyring (keyutils) cannot be used",
+    fix: "allow the keyctl and add_key system calls (a container's seccomp profile often blocks \
+          them)",
+};
 
 impl KeyutilsStore {
     /// The real kernel, with the namespace of `namespace` (the value of
@@ -345,12 +348,12 @@ impl KeyutilsStore {
             },
             KeyError::OperationNotSupported | KeyError::Unknown(libc::ENOSYS) => {
                 StoreError::Unavailable {
-                    hint: UNAVAILABLE,
+                    trouble: UNAVAILABLE,
                     detail: format!("{err:?}"),
                 }
             }
             KeyError::PermissionDenied if op == Op::Get => StoreError::Unavailable {
-                hint: UNAVAILABLE,
+                trouble: UNAVAILABLE,
                 detail: format!("{err:?}"),
             },
             other => StoreError::Platform {

@@ -30,8 +30,7 @@ const NAME_PART_MAX: usize = 48;
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "timed out after {}s waiting for the lock {}: {} is probably {purpose}; let it \
-         finish, or end that process, then try again",
+        "timed out after {}s waiting for the lock {}: {} is probably {purpose}",
         .waited.as_secs(),
         .path.display(),
         holder_text(*.holder)
@@ -44,17 +43,25 @@ pub enum LockError {
         purpose: String,
     },
 
-    #[error("could not use the lock file {}: {}", .path.display(), lock_hint(.error))]
+    #[error("could not use the lock file {}: {error}", .path.display())]
     Io { path: PathBuf, error: io::Error },
 }
 
-fn lock_hint(error: &io::Error) -> String {
-    if error.raw_os_error() == Some(ELOOP) {
-        return format!(
-            "{error}; it is a symbolic link, which keyless never follows for a lock: remove it"
-        );
+impl LockError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            LockError::Timeout { .. } => {
+                Some("let that process finish, or end it, then try again".into())
+            }
+            LockError::Io { error, .. } if error.raw_os_error() == Some(ELOOP) => Some(
+                "remove it: it is a symbolic link, which keyless never follows for a lock".into(),
+            ),
+            LockError::Io { error, .. } => {
+                crate::files::hint(error, crate::files::Access::Write).map(String::from)
+            }
+        }
     }
-    crate::files::describe(error, crate::files::Access::Write)
 }
 
 /// `open(2)`'s error for `O_NOFOLLOW` on a symbolic link.
@@ -386,7 +393,7 @@ mod tests {
             );
         }
         assert!(text.contains("sso-session 'corp'"), "{text}");
-        assert!(text.contains("then try again"), "{text}");
+        assert!(err.hint().unwrap_or_default().contains("then try again"), "{err}");
     }
 
     #[test]

@@ -133,44 +133,42 @@ fn escape(component: &str) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// No keyring to talk to (no Secret Service on the bus, no D-Bus).
-    #[error("{hint} ({detail})")]
-    Unavailable { hint: &'static str, detail: String },
+    #[error("{} ({detail})", .trouble.what)]
+    Unavailable { trouble: Trouble, detail: String },
 
     /// The keyring is there but locked, or the unlock prompt was dismissed.
-    #[error("{hint} ({detail})")]
-    Locked { hint: &'static str, detail: String },
+    #[error("{} ({detail})", .trouble.what)]
+    Locked { trouble: Trouble, detail: String },
 
     /// The keyring did not answer in time.
     #[error(
-        "the OS keyring did not answer within {}s while {op} '{name}': {hint}",
+        "the OS keyring did not answer within {}s while {op} '{name}'",
         .waited.as_secs()
     )]
     Timeout {
         op: &'static str,
         name: String,
         waited: std::time::Duration,
-        hint: &'static str,
+        fix: &'static str,
     },
 
     /// The kernel keyring quota is used up, even after removing the role
     /// credentials that expire soonest.
     #[error(
-        "the kernel keyring quota is used up while writing '{name}' (keyless already removed \
-         its soonest-expiring role credentials and tried again): raise the limit in {sysctl} \
-         (and maxkeys beside it; root_maxbytes for root), e.g. `sysctl -w \
-         kernel.keys.maxbytes=200000`, or remove other keys of yours (`keyctl show @u`)"
+        "the kernel keyring quota is used up while writing '{name}', even after keyless \
+         removed its soonest-expiring role credentials and tried again"
     )]
     Quota { name: String, sysctl: &'static str },
 
     /// Neither the Secret Service nor the kernel keyring can be used.
     #[error(
         "no secret store can be used: the Secret Service is not available ({secret_service}), \
-         and the kernel keyring is not usable ({keyutils}); {hint}"
+         and the kernel keyring is not usable ({keyutils})"
     )]
     NoStore {
         secret_service: String,
         keyutils: String,
-        hint: &'static str,
+        fix: &'static str,
     },
 
     /// Any other failure reported by the keyring.
@@ -180,6 +178,33 @@ pub enum StoreError {
         name: String,
         detail: String,
     },
+}
+
+/// What is wrong with a store, and what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Trouble {
+    pub what: &'static str,
+    pub fix: &'static str,
+}
+
+impl StoreError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::Unavailable { trouble, .. } | StoreError::Locked { trouble, .. } => {
+                Some(trouble.fix.to_string())
+            }
+            StoreError::Timeout { fix, .. } | StoreError::NoStore { fix, .. } => {
+                Some(fix.to_string())
+            }
+            StoreError::Quota { sysctl, .. } => Some(format!(
+                "raise the limit in {sysctl} (and maxkeys beside it; root_maxbytes for root), \
+                 e.g. `sysctl -w kernel.keys.maxbytes=200000`, or remove other keys of yours \
+                 (`keyctl show @u`)"
+            )),
+            StoreError::Platform { .. } => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -245,11 +270,15 @@ mod tests {
             op: "reading",
             name: "v1/session/corp".into(),
             waited: std::time::Duration::from_secs(30),
-            hint: "check that the keyring daemon is running",
+            fix: "check that the keyring daemon is running",
         };
         let text = e.to_string();
         assert!(text.contains("30s"), "{text}");
         assert!(text.contains("v1/session/corp"), "{text}");
-        assert!(text.contains("check that"), "{text}");
+        assert!(!text.contains("check that"), "{text}");
+        assert_eq!(
+            e.hint().as_deref(),
+            Some("check that the keyring daemon is running")
+        );
     }
 }

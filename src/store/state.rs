@@ -149,16 +149,13 @@ impl RoleState {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error(
-        "could not find a directory for keyless's state (no home directory): set \
-         {STATE_DIR_ENV} to a private directory"
-    )]
+    #[error("could not find a directory for keyless's state: there is no home directory")]
     NoStateDir,
 
-    #[error("could not read the state file {}: {}", .path.display(), files::describe(.error, Access::Read))]
+    #[error("could not read the state file {}: {error}", .path.display())]
     Read { path: PathBuf, error: io::Error },
 
-    #[error("could not write the state file {}: {}", .path.display(), files::describe(.error, Access::Write))]
+    #[error("could not write the state file {}: {error}", .path.display())]
     Write { path: PathBuf, error: io::Error },
 
     #[error("cannot keep keyless's state in {}: {error}", .path.display())]
@@ -166,6 +163,24 @@ pub enum StateError {
 
     #[error(transparent)]
     Lock(#[from] LockError),
+}
+
+impl StateError {
+    /// The next step, for the `hint:` line.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StateError::NoStateDir => {
+                Some(format!("set {STATE_DIR_ENV} to a private directory"))
+            }
+            StateError::Read { error, .. } => files::hint(error, Access::Read).map(String::from),
+            StateError::Write { error, .. } => files::hint(error, Access::Write).map(String::from),
+            StateError::Shared { .. } => Some(format!(
+                "set {STATE_DIR_ENV} to a new directory (it is created 0700), e.g. \
+                 ~/.local/state/keyless"
+            )),
+            StateError::Lock(e) => e.hint(),
+        }
+    }
 }
 
 /// The state file and the lock directory beside it.

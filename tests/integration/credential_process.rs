@@ -181,7 +181,7 @@ fn invalid_grant_on_refresh_asks_for_login() {
     assert!(run.stdout().is_empty(), "{}", run.stdout());
     assert!(
         run.stderr()
-            .contains("Run: keyless login --sso-session corp"),
+            .contains("\nhint: run `keyless login --sso-session corp`"),
         "{}",
         run.stderr()
     );
@@ -212,7 +212,8 @@ fn not_signed_in_names_the_login_command() {
     assert!(run.stdout().is_empty());
     assert_eq!(
         run.stderr().trim(),
-        "keyless: not signed in to sso-session 'corp' (or the session expired). Run: keyless login --sso-session corp"
+        "keyless: not signed in to sso-session 'corp' (or the session expired)\n\
+         hint: run `keyless login --sso-session corp`"
     );
     assert_eq!(w.emulator().count("GetRoleCredentials"), 0);
 }

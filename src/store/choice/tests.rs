@@ -24,7 +24,10 @@ impl Fake {
     fn down(&self) -> Result<(), StoreError> {
         if self.0.down.load(Ordering::SeqCst) {
             Err(StoreError::Unavailable {
-                hint: "fake store down",
+                trouble: crate::store::Trouble {
+                    what: "fake store down",
+                    fix: "start it",
+                },
                 detail: "down".into(),
             })
         } else {
@@ -209,8 +212,8 @@ fn with_neither_store_the_error_names_both_ways_forward() {
     kernel.set_down();
     let err = items::load_token(&stores.any_session(), "corp").unwrap_err();
     assert!(matches!(err, StoreError::NoStore { .. }), "{err:?}");
-    let text = err.to_string();
-    assert!(text.contains("gnome-keyring"), "{text}");
-    assert!(text.contains("keyctl"), "{text}");
-    assert!(text.contains("KEYLESS_STORE"), "{text}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("gnome-keyring"), "{hint}");
+    assert!(hint.contains("keyctl"), "{hint}");
+    assert!(hint.contains("KEYLESS_STORE"), "{hint}");
 }

@@ -330,8 +330,9 @@ fn when_eviction_is_not_enough_the_error_names_the_sysctl() {
     let err = items::save_token(&store, "corp", &token()).unwrap_err();
     assert!(matches!(err, StoreError::Quota { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("/proc/sys/kernel/keys/maxbytes"), "{text}");
     assert!(text.contains("v1/session/corp"), "{text}");
+    let hint = err.hint().unwrap_or_default();
+    assert!(hint.contains("/proc/sys/kernel/keys/maxbytes"), "{hint}");
     // It tried exactly twice, with the role item evicted in between.
     let adds = kernel.state.lock().unwrap().adds.clone();
     assert_eq!(adds.iter().filter(|(_, ok)| !ok).count(), 2, "{adds:?}");

@@ -143,13 +143,19 @@ mod tests {
     #[test]
     fn hints_match_the_error_kind() {
         let denied = io::Error::from(io::ErrorKind::PermissionDenied);
-        assert_eq!(hint(&denied, Access::Read), Some("make it readable by your user"));
+        assert_eq!(
+            hint(&denied, Access::Read),
+            Some("make it readable by your user")
+        );
         assert!(hint(&denied, Access::Write).unwrap().contains("writable"));
         let dir = io::Error::from(io::ErrorKind::IsADirectory);
         assert!(!hint(&dir, Access::Read).unwrap().contains("readable"));
         let full = io::Error::from(io::ErrorKind::StorageFull);
         let err = error(full, Access::Write);
-        assert_eq!(crate::hint::hint(&err).as_deref(), Some("free some disk space and try again"));
+        assert_eq!(
+            crate::hint::hint(&err).as_deref(),
+            Some("free some disk space and try again")
+        );
         let oom = io::Error::from(io::ErrorKind::OutOfMemory);
         assert_eq!(hint(&oom, Access::Read), None);
         assert_eq!(

@@ -108,7 +108,9 @@ pub(crate) fn hint(err: &anyhow::Error) -> Option<String> {
 /// Whether `err` is, or wraps, a `T`, looking through hints.
 pub(crate) fn is<T: Error + Send + Sync + 'static>(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
-        c.is::<T>() || c.downcast_ref::<Hinted>().is_some_and(|h| h.error.is::<T>())
+        c.is::<T>()
+            || c.downcast_ref::<Hinted>()
+                .is_some_and(|h| h.error.is::<T>())
     })
 }
 
@@ -138,6 +140,26 @@ mod tests {
         assert_eq!(hint(&outer).as_deref(), Some("outer step"));
         assert_eq!(crate::error_chain(&outer), "cannot sign in: denied");
         assert_eq!(hint(&anyhow::anyhow!("plain")), None);
+    }
+
+    #[test]
+    fn the_report_is_one_line_and_a_hint_line_for_typed_errors_too() {
+        let err = anyhow::Error::new(crate::auth::AuthError::LoginRequired {
+            session: "corp".into(),
+            command: "keyless login --sso-session corp".into(),
+        })
+        .context("cannot get credentials for profile 'dev'");
+        assert_eq!(
+            crate::error_report(&err),
+            "keyless: cannot get credentials for profile 'dev': not signed in to sso-session \
+             'corp' (or the session expired)\nhint: run `keyless login --sso-session corp`"
+        );
+        let plain = anyhow::Error::new(crate::store::StoreError::Platform {
+            op: "reading",
+            name: "v1/session/corp".into(),
+            detail: "boom".into(),
+        });
+        assert!(!crate::error_report(&plain).contains('\n'));
     }
 
     #[test]

@@ -445,10 +445,11 @@ const MAX_SIZE: u64 = crate::config::MAX_FILE_SIZE;
 
 impl AwsFileText {
     pub fn read(kind: FileKind, path: &Path, display: String) -> Result<Self, EditError> {
-        let original = crate::files::read_regular(path, MAX_SIZE).map_err(|error| EditError::Read {
-            path: display.clone(),
-            error,
-        })?;
+        let original =
+            crate::files::read_regular(path, MAX_SIZE).map_err(|error| EditError::Read {
+                path: display.clone(),
+                error,
+            })?;
         Ok(AwsFileText {
             kind,
             path: path.to_path_buf(),

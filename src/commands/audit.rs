@@ -192,7 +192,9 @@ fn identity_store_people(store: &str, profile: Option<&str>) -> anyhow::Result<P
         None => "the default credentials".to_string(),
     };
     let entries = entries
-        .with_context(|| format!("audit: cannot list the users of identity store {store} with {with}"))
+        .with_context(|| {
+            format!("audit: cannot list the users of identity store {store} with {with}")
+        })
         .hint(
             "the credentials need identitystore:ListUsers, and the region must be Identity \
              Center's (the profile's region or AWS_REGION); or give the people with --people FILE",
@@ -259,9 +261,7 @@ fn gather(
                 .with_context(|| {
                     format!("cannot list the organization's accounts with profile '{profile}'")
                 })
-                .hint(
-                    "use a profile of the management account or of a delegated administrator",
-                )?;
+                .hint("use a profile of the management account or of a delegated administrator")?;
             let ids: Vec<String> = accounts.into_iter().map(|a| a.id).collect();
             let total = ids.len();
             let sts = Sts::new(&config);

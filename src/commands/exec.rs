@@ -60,8 +60,8 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
                 std::io::ErrorKind::PermissionDenied => EXIT_CANNOT_EXECUTE,
                 _ => 1,
             };
-            super::say(format_args!(
-                "keyless: cannot run '{program}': {e}; check the command name and your PATH"
+            super::warn(format_args!(
+                "keyless: cannot run '{program}': {e}\nhint: check the command name and your PATH"
             ));
             return Ok(ExitCode::from(code));
         }

@@ -19,7 +19,10 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     };
     if !args.start_url.starts_with("https://") && !args.start_url.starts_with("http://") {
         return Err(crate::hint::hinted(
-            crate::UsageError(format!("--start-url {}: not an https:// URL", args.start_url)),
+            crate::UsageError(format!(
+                "--start-url {}: not an https:// URL",
+                args.start_url
+            )),
             "give the AWS access portal URL, e.g. https://d-1234567890.awsapps.com/start",
         ));
     }

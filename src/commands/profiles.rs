@@ -257,11 +257,16 @@ pub fn only_sso_session(files: &AwsFiles, purpose: &str) -> anyhow::Result<Strin
     match all.as_slice() {
         [one] => Ok(one.clone()),
         [] => Err(crate::hint::hinted(
-            crate::UsageError(format!("{purpose} needs an [sso-session] in the config file")),
+            crate::UsageError(format!(
+                "{purpose} needs an [sso-session] in the config file"
+            )),
             "set one up with `keyless onboard --start-url URL --sso-region REGION`",
         )),
         many => Err(crate::hint::hinted(
-            crate::UsageError(format!("{purpose}: several sso-sessions ({})", many.join(", "))),
+            crate::UsageError(format!(
+                "{purpose}: several sso-sessions ({})",
+                many.join(", ")
+            )),
             "name one with --sso-session NAME",
         )),
     }

@@ -363,7 +363,10 @@ pub enum ConfigError {
         message: String,
     },
 
-    #[error("unknown profile '{profile}' in {paths}; {}", known_list("profiles", known))]
+    #[error(
+        "unknown profile '{profile}' in {paths}; {}",
+        known_list("profiles", known)
+    )]
     UnknownProfile {
         profile: String,
         paths: String,

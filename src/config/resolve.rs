@@ -196,7 +196,11 @@ impl ProfileSso<'_> {
     ) -> ConfigError {
         ConfigError::Invalid {
             profile: Some(profile.name.clone()),
-            message: format!("profile '{}' ({}) {what}", profile.name, header(files, profile)),
+            message: format!(
+                "profile '{}' ({}) {what}",
+                profile.name,
+                header(files, profile)
+            ),
             hint: Some(format!("{step}, {}", self.fix())),
         }
     }

@@ -115,10 +115,8 @@ pub fn store_check(kind: StoreKind, answer: Result<(), StoreError>, note: Option
                 note.map(|n| format!("; {n}")).unwrap_or_default()
             ),
         ),
-        (Err(e), _) => {
-            Check::new("store", Outcome::Fail, "the OS keyring cannot be used")
-                .fix(crate::hint::inline(&e, e.hint()))
-        }
+        (Err(e), _) => Check::new("store", Outcome::Fail, "the OS keyring cannot be used")
+            .fix(crate::hint::inline(&e, e.hint())),
     }
 }
 

@@ -142,10 +142,16 @@ impl std::fmt::Display for ApiError {
             }
             ApiErrorKind::Forbidden => write!(f, "{op}: forbidden{server}"),
             ApiErrorKind::Throttled => {
-                write!(f, "{op}: IAM Identity Center is throttling requests{server}")
+                write!(
+                    f,
+                    "{op}: IAM Identity Center is throttling requests{server}"
+                )
             }
             ApiErrorKind::Server { status } => {
-                write!(f, "{op}: IAM Identity Center answered HTTP {status}{server}")
+                write!(
+                    f,
+                    "{op}: IAM Identity Center answered HTTP {status}{server}"
+                )
             }
             ApiErrorKind::OtherService { code, status } => {
                 write!(f, "{op}: {code} (HTTP {status}){server}")
@@ -157,7 +163,10 @@ impl std::fmt::Display for ApiError {
                 write!(f, "{op}: IAM Identity Center did not answer in time")
             }
             ApiErrorKind::Malformed { detail } => {
-                write!(f, "{op}: unexpected answer from IAM Identity Center: {detail}")
+                write!(
+                    f,
+                    "{op}: unexpected answer from IAM Identity Center: {detail}"
+                )
             }
             ApiErrorKind::NotAws {
                 status,

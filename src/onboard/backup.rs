@@ -172,9 +172,7 @@ impl Backup {
                     dir.display()
                 )
             })
-            .hint(
-                "pass the backup directory that `keyless retire` or `keyless onboard` printed",
-            )?;
+            .hint("pass the backup directory that `keyless retire` or `keyless onboard` printed")?;
         let manifest: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
             hinted(
                 anyhow::anyhow!("{} is damaged ({e})", manifest_path.display()),

@@ -40,9 +40,7 @@ impl BaselineError {
                 "write a new one with `keyless scan --write-baseline {}`",
                 path.display()
             ),
-            BaselineError::Write { .. } => {
-                "check that its directory exists and is writable".into()
-            }
+            BaselineError::Write { .. } => "check that its directory exists and is writable".into(),
         })
     }
 }
@@ -245,7 +243,9 @@ mod tests {
         let err = Baseline::read(&missing).unwrap_err();
         assert!(err.to_string().contains("no such file"), "{err}");
         assert!(
-            err.hint().unwrap().contains("keyless scan --write-baseline"),
+            err.hint()
+                .unwrap()
+                .contains("keyless scan --write-baseline"),
             "{err}"
         );
         let err = Baseline::read(dir.path()).unwrap_err().to_string();

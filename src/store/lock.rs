@@ -393,7 +393,10 @@ mod tests {
             );
         }
         assert!(text.contains("sso-session 'corp'"), "{text}");
-        assert!(err.hint().unwrap_or_default().contains("then try again"), "{err}");
+        assert!(
+            err.hint().unwrap_or_default().contains("then try again"),
+            "{err}"
+        );
     }
 
     #[test]

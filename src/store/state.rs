@@ -169,9 +169,7 @@ impl StateError {
     /// The next step, for the `hint:` line.
     pub fn hint(&self) -> Option<String> {
         match self {
-            StateError::NoStateDir => {
-                Some(format!("set {STATE_DIR_ENV} to a private directory"))
-            }
+            StateError::NoStateDir => Some(format!("set {STATE_DIR_ENV} to a private directory")),
             StateError::Read { error, .. } => files::hint(error, Access::Read).map(String::from),
             StateError::Write { error, .. } => files::hint(error, Access::Write).map(String::from),
             StateError::Shared { .. } => Some(format!(

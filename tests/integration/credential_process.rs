@@ -236,8 +236,9 @@ fn static_key_profiles_are_refused() {
     assert!(run.stdout().is_empty(), "{}", run.stdout());
     let err = run.stderr();
     assert!(
-        err.contains("legacy")
-            && err.contains("credential_process = keyless credential-process --profile legacy"),
+        err.starts_with("keyless: profile 'legacy' uses a long-lived access key")
+            && err.contains("\nhint: switch to IAM Identity Center: `keyless onboard`")
+            && err.contains("`keyless retire --profile legacy`"),
         "{err}"
     );
     assert!(!err.contains("SENTINEL"), "{err}");

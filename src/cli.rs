@@ -910,8 +910,17 @@ mod tests {
                     in_code = !in_code;
                 }
                 let mut starts: Vec<usize> = Vec::new();
-                for lead in ["`keyless ", "run keyless ", "Run keyless ", "$ keyless "] {
+                for lead in ["`keyless ", "$ keyless "] {
                     starts.extend(line.match_indices(lead).map(|(i, _)| i + lead.len()));
+                }
+                // Prose that names a command: "run keyless login again",
+                // but not "run keyless inside a desktop session".
+                for lead in ["run keyless ", "Run keyless "] {
+                    starts.extend(line.match_indices(lead).filter_map(|(i, _)| {
+                        let next = line[i + lead.len()..].split(' ').next()?;
+                        let prose = ["in", "inside", "by", "with", "as", "on", "from"];
+                        (!prose.contains(&next)).then_some(i + lead.len())
+                    }));
                 }
                 // A string that is a command line: `"keyless login --sso-session {}"`.
                 for (i, _) in line.match_indices("\"keyless ") {

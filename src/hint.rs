@@ -58,6 +58,13 @@ impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
     }
 }
 
+/// A plain-text error and its hint, as the report prints them, for the
+/// option parsers whose text errors end a chain (they become the
+/// [`UsageError`](crate::UsageError) at its root, so nothing follows them).
+pub(crate) fn text(what: impl fmt::Display, hint: impl fmt::Display) -> String {
+    format!("{what}\nhint: {hint}")
+}
+
 /// `error: hint` on one line, for places that show an error as one item
 /// of several (`keyless doctor`'s fixes).
 pub(crate) fn inline(error: &dyn fmt::Display, hint: Option<String>) -> String {

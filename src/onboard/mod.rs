@@ -83,9 +83,11 @@ impl Template {
                         "role_name" => Part::RoleName,
                         "sso_session" => Part::SsoSession,
                         other => {
-                            return Err(format!(
-                                "unknown placeholder {{{other}}} in profile template '{text}': use \
-                                 {{account_name}}, {{account_id}}, {{role_name}} and {{sso_session}}"
+                            return Err(crate::hint::text(
+                                format!(
+                                    "unknown placeholder {{{other}}} in profile template '{text}'"
+                                ),
+                                "use {account_name}, {account_id}, {role_name} and {sso_session}",
                             ));
                         }
                     });
@@ -98,9 +100,12 @@ impl Template {
             }
         }
         if !parts.iter().any(|p| matches!(p, Part::RoleName)) {
-            return Err(format!(
-                "profile template '{text}' has no {{role_name}}: two roles of one account would \
-                 get the same name; add {{role_name}}, e.g. {DEFAULT_TEMPLATE}"
+            return Err(crate::hint::text(
+                format!(
+                    "profile template '{text}' has no {{role_name}}: two roles of one account \
+                     would get the same name"
+                ),
+                format!("add {{role_name}}, e.g. {DEFAULT_TEMPLATE}"),
             ));
         }
         Ok(Template(parts))
@@ -203,17 +208,24 @@ pub fn ensure_sso_session(
             let section = &config.sections()[index];
             let url = section.get("sso_start_url").unwrap_or_default();
             if !same_start_url(url, start_url) {
-                return Err(format!(
-                    "[sso-session {name}] in the config file points at {url}, not {start_url}: \
-                     choose another name with --sso-session NAME, or remove that section"
+                return Err(crate::hint::text(
+                    format!(
+                        "[sso-session {name}] in the config file points at {url}, not {start_url}"
+                    ),
+                    "choose another name with --sso-session NAME, or remove that section",
                 ));
             }
             let their_region = section.get("sso_region").unwrap_or_default();
             if their_region != region {
-                return Err(format!(
-                    "[sso-session {name}] in the config file uses sso_region {their_region}, not \
-                     {region}: give --sso-region {their_region}, or choose another name with \
-                     --sso-session NAME"
+                return Err(crate::hint::text(
+                    format!(
+                        "[sso-session {name}] in the config file uses sso_region {their_region}, \
+                         not {region}"
+                    ),
+                    format!(
+                        "give --sso-region {their_region}, or choose another name with \
+                         --sso-session NAME"
+                    ),
                 ));
             }
             let before = config.edit_count();

@@ -143,9 +143,9 @@ pub fn check_central_bus(text: &str) -> Result<(), String> {
     let fix = "write arn:aws:events:REGION:ACCOUNT:event-bus/NAME, the ARN of the central \
                account's event bus";
     if text.contains('*') || text.contains('?') {
-        return Err(format!("a target cannot be a pattern; {fix}"));
+        return Err(crate::hint::text("a target cannot be a pattern", fix));
     }
-    arn::check_pattern(text).map_err(|why| format!("{why}; {fix}"))?;
+    arn::check_pattern(text).map_err(|why| crate::hint::text(why, fix))?;
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let name = parts[5].strip_prefix("event-bus/").unwrap_or_default();
     let name_ok = !name.is_empty()
@@ -159,7 +159,7 @@ pub fn check_central_bus(text: &str) -> Result<(), String> {
         || parts[4].len() != 12
         || !name_ok
     {
-        return Err(format!("it is not an event bus ARN; {fix}"));
+        return Err(crate::hint::text("it is not an event bus ARN", fix));
     }
     Ok(())
 }

@@ -91,8 +91,8 @@ pub fn check_role_pattern(text: &str) -> Result<(), String> {
     }
     if path_and_name.starts_with("AWSReservedSSO_") {
         return Err(format!(
-            "Identity Center roles live under the path {SSO_ROLE_PATH}, so this never matches; \
-             write arn:{}:iam::{}:role/aws-reserved/sso.amazonaws.com/*{path_and_name}",
+            "Identity Center roles live under the path {SSO_ROLE_PATH}, so this never matches\n\
+             hint: write arn:{}:iam::{}:role/aws-reserved/sso.amazonaws.com/*{path_and_name}",
             parts[1], parts[4]
         ));
     }
@@ -115,13 +115,14 @@ pub fn is_identity_center_role(pattern: &str) -> bool {
 pub fn check_user_path(path: &str) -> Result<(), String> {
     if !path.starts_with('/') || !path.ends_with('/') {
         return Err(format!(
-            "{path:?} is not an IAM path; a path starts and ends with /, e.g. /keyless-exempt/"
+            "{path:?} is not an IAM path: a path starts and ends with /, e.g. /keyless-exempt/"
         ));
     }
     if path == "/" {
-        return Err(
-            "/ is every user's path, so it would exempt everyone; use e.g. /keyless-exempt/".into(),
-        );
+        return Err(crate::hint::text(
+            "/ is every user's path, so it would exempt everyone",
+            "use e.g. /keyless-exempt/",
+        ));
     }
     if path.len() > 512 {
         return Err("an IAM path is at most 512 characters".into());

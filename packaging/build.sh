@@ -11,7 +11,8 @@
 #
 #   packaging/build.sh                       # cargo build --release first
 #   KEYLESS_BIN=path/to/keyless packaging/build.sh
-#                                            # package that binary instead
+#                                            # package that binary (and the
+#                                            # keyless-full beside it) instead
 #                                            # (tests/packaging.sh does)
 #   KEYLESS_DIST=DIR packaging/build.sh       # into DIR instead of dist/
 #
@@ -65,14 +66,21 @@ if [ -z "${KEYLESS_BIN:-}" ]; then
         cargo build --release --locked
     KEYLESS_BIN=${CARGO_TARGET_DIR:-$root/target}/release/keyless
 fi
-[ -x "$KEYLESS_BIN" ] || { echo "packaging/build.sh: $KEYLESS_BIN is not an executable" >&2; exit 1; }
+# `keyless` answers credential-process cache hits and the prompt, and hands
+# everything else to `keyless-full`, which must sit in the same directory.
+KEYLESS_FULL_BIN=$(dirname "$KEYLESS_BIN")/keyless-full
+for b in "$KEYLESS_BIN" "$KEYLESS_FULL_BIN"; do
+    [ -x "$b" ] || { echo "packaging/build.sh: $b is not an executable" >&2; exit 1; }
+done
 
-# cargo deb and cargo generate-rpm take `target/release/keyless` from the
-# target directory: a private one holding exactly the binary packaged.
+# cargo deb and cargo generate-rpm take `target/release/keyless` and
+# `keyless-full` from the target directory: a private one holding exactly
+# the binaries packaged.
 pkg_target=$dist/target
 mkdir -p "$pkg_target/release"
 cp "$KEYLESS_BIN" "$pkg_target/release/keyless"
-chmod 755 "$pkg_target/release/keyless"
+cp "$KEYLESS_FULL_BIN" "$pkg_target/release/keyless-full"
+chmod 755 "$pkg_target/release/keyless" "$pkg_target/release/keyless-full"
 bin=$pkg_target/release/keyless
 
 packaging/assets.sh "$bin" "$assets"
@@ -83,6 +91,7 @@ name=keyless-$version-$target
 stage=$dist/stage/$name
 mkdir -p "$stage/bin" "$stage/share/keyless" "$stage/share/doc/keyless"
 cp "$bin" "$stage/bin/keyless"
+cp "$pkg_target/release/keyless-full" "$stage/bin/keyless-full"
 cp -R "$assets/generic/share/." "$stage/share/"
 cp shell/* "$stage/share/keyless/"
 cp README.md CHANGELOG.md packaging/copyright "$stage/share/doc/keyless/"

@@ -162,6 +162,10 @@ mkdir "$work/x"
     die "could not unpack $name; download it again"
 src=$work/x/$top
 [ -f "$src/bin/keyless" ] || die "$name has no bin/keyless; download it again"
+# On Linux, keyless hands every command but its cache hits to keyless-full.
+if [ "$(uname -s)" = Linux ] && [ ! -f "$src/bin/keyless-full" ]; then
+    die "$name has no bin/keyless-full; download it again"
+fi
 if [ -n "$(find "$src" -type l -o -type b -o -type c -o -type p)" ]; then
     die "$name holds a link or a special file; refusing it"
 fi

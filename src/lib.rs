@@ -11,6 +11,7 @@ pub(crate) mod credentials;
 pub(crate) mod doctor;
 pub(crate) mod emulator;
 pub(crate) mod files;
+pub mod front;
 pub(crate) mod hint;
 pub(crate) mod identity_center;
 pub(crate) mod ini_edit;
@@ -86,7 +87,7 @@ pub fn run() -> ExitCode {
 }
 
 /// The exit code of a command's result.
-fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
+pub(crate) fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => report(&err),
@@ -94,7 +95,7 @@ fn finish(result: anyhow::Result<ExitCode>) -> ExitCode {
 }
 
 /// Prints the error chain once, with its hint, and maps it to the exit code.
-fn report(err: &anyhow::Error) -> ExitCode {
+pub(crate) fn report(err: &anyhow::Error) -> ExitCode {
     if is_broken_pipe(err) {
         return ExitCode::SUCCESS;
     }
@@ -147,7 +148,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// The environment variable that sets the log level.
-const LOG_ENV: &str = "KEYLESS_LOG";
+pub(crate) const LOG_ENV: &str = "KEYLESS_LOG";
 
 /// Logs go to stderr and only keyless's own events are shown: the HTTP
 /// and SDK layers below could log request headers, which carry tokens.

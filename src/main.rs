@@ -1,3 +1,3 @@
 fn main() -> std::process::ExitCode {
-    keyless::run()
+    keyless::front::main()
 }

@@ -47,7 +47,10 @@ fi
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 target=$(rustc -vV | sed -n 's/^host: //p')
 bin=${KEYLESS_BIN:-${CARGO_TARGET_DIR:-$root/target}/debug/keyless}
-[ -x "$bin" ] || fail "$bin is not built: cargo build (or set KEYLESS_BIN)"
+full_bin=$(dirname "$bin")/keyless-full
+for b in "$bin" "$full_bin"; do
+    [ -x "$b" ] || fail "$b is not built: cargo build (or set KEYLESS_BIN, with keyless-full beside it)"
+done
 
 work=$(mktemp -d)
 installed=
@@ -59,6 +62,7 @@ trap cleanup EXIT
 
 # The debug binary is large with its symbols; packaged stripped.
 strip -o "$work/keyless" "$bin"
+strip -o "$work/keyless-full" "$full_bin"
 dist=$work/dist
 KEYLESS_BIN=$work/keyless KEYLESS_DIST=$dist KEYLESS_DEB_FAST=1 KEYLESS_RPM_COMPRESS=gzip KEYLESS_RPM_TOOL=$rpm_tool \
     packaging/build.sh 2>"$work/build.log" || { cat "$work/build.log" >&2; fail "packaging/build.sh"; }
@@ -92,6 +96,7 @@ fi
 dpkg -L keyless >"$work/files"
 for path in \
     /usr/bin/keyless \
+    /usr/bin/keyless-full \
     /usr/share/man/man1/keyless.1.gz \
     /usr/share/bash-completion/completions/keyless \
     /usr/share/zsh/vendor-completions/_keyless \
@@ -105,7 +110,7 @@ for path in \
     grep -qx "$path" "$work/files" || fail "dpkg -L keyless does not list $path"
     [ -f "$path" ] || fail "$path is listed by dpkg -L but not on disk"
 done
-ok "dpkg -L: binary, man page, bash/zsh/fish completions, shell snippets, copyright, changelog"
+ok "dpkg -L: both binaries, man page, bash/zsh/fish completions, shell snippets, copyright, changelog"
 
 [ "$(man -w keyless)" = /usr/share/man/man1/keyless.1.gz ] || fail "man -w keyless: $(man -w keyless 2>&1)"
 MANPAGER=cat MANWIDTH=80 man keyless 2>/dev/null | grep -q credential-process || fail "man keyless shows no credential-process"
@@ -118,6 +123,7 @@ ok "bash completion at /usr/share/bash-completion/completions/keyless"
 rpm -qlp "$rpm" 2>/dev/null >"$work/rpm-files"
 for path in \
     /usr/bin/keyless \
+    /usr/bin/keyless-full \
     /usr/share/man/man1/keyless.1 \
     /usr/share/bash-completion/completions/keyless \
     /usr/share/zsh/site-functions/_keyless \
@@ -136,7 +142,7 @@ mkdir "$TMPDIR"
 prefix=$work/prefix
 sh packaging/install.sh --prefix "$prefix" "$tarball" 2>"$work/install.log" || { cat "$work/install.log" >&2; fail "install.sh with SHA256SUMS"; }
 case $("$prefix/bin/keyless" --version) in "keyless $version"*) ;; *) fail "installed keyless --version" ;; esac
-for f in share/man/man1/keyless.1 share/bash-completion/completions/keyless share/zsh/site-functions/_keyless \
+for f in bin/keyless-full share/man/man1/keyless.1 share/bash-completion/completions/keyless share/zsh/site-functions/_keyless \
     share/fish/vendor_completions.d/keyless.fish share/keyless/keyless.bash share/doc/keyless/copyright; do
     [ -f "$prefix/$f" ] || fail "install.sh did not install $f"
 done

@@ -28,31 +28,34 @@ pub fn run_logging_late(
     start_logging: impl FnOnce(),
 ) -> anyhow::Result<ExitCode> {
     let ctx = Ctx::load()?;
-    let request = match (args.sso_session, args.account_id, args.role_name) {
+    let auto_login = args.auto_login;
+    let request = request(args, || ctx.default_profile())?;
+    let plan = ctx.resolve_role(&request)?;
+    let creds = obtain_logging_late(&ctx, &plan, auto_login || plan.auto_login, start_logging)?;
+    emit(&creds)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The role the arguments ask for: a profile (by default `default_profile`)
+/// or the explicit three options.
+pub fn request(
+    args: CredentialProcessArgs,
+    default_profile: impl FnOnce() -> String,
+) -> anyhow::Result<Request> {
+    Ok(match (args.sso_session, args.account_id, args.role_name) {
         (Some(sso_session), Some(account_id), Some(role_name)) => Request::Explicit {
             sso_session,
             account_id,
             role_name,
         },
-        (None, None, None) => {
-            Request::Profile(args.profile.unwrap_or_else(|| ctx.default_profile()))
-        }
+        (None, None, None) => Request::Profile(args.profile.unwrap_or_else(default_profile)),
         _ => {
             return Err(crate::hint::hinted(
                 UsageError("--sso-session, --account-id and --role-name go together".into()),
                 "give all three, or --profile P",
             ));
         }
-    };
-    let plan = ctx.resolve_role(&request)?;
-    let creds = obtain_logging_late(
-        &ctx,
-        &plan,
-        args.auto_login || plan.auto_login,
-        start_logging,
-    )?;
-    emit(&creds)?;
-    Ok(ExitCode::SUCCESS)
+    })
 }
 
 /// The role credentials of `plan`: from the keyring when cached (no
@@ -109,7 +112,7 @@ fn fetch(ctx: &Ctx, plan: &RolePlan, auto_login: bool) -> anyhow::Result<Credent
 
 /// The one writer of stdout in this command.
 #[allow(clippy::disallowed_methods)] // the credential_process protocol writer
-fn emit(creds: &Credentials) -> anyhow::Result<()> {
+pub fn emit(creds: &Credentials) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     creds
         .write_process_json(&mut out)

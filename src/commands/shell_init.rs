@@ -19,7 +19,7 @@ pub fn run(args: &ShellInitArgs) -> anyhow::Result<ExitCode> {
         InitShell::Fish => Shell::Fish,
         InitShell::Powershell => Shell::Powershell,
     };
-    let exe = std::env::current_exe()
+    let exe = crate::front::this_keyless()
         .context("cannot find the path of this keyless binary")
         .hint("run it by its full path")?;
     let text = if args.full {

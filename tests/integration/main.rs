@@ -12,6 +12,7 @@ mod credential_process;
 mod doctor;
 mod exec;
 mod faults;
+mod front;
 mod kernel;
 mod keyring;
 mod login;

@@ -29,6 +29,7 @@ cleanup() {
 trap cleanup EXIT
 chmod 755 "$work"
 install -m 755 "$built" "$work/keyless"
+install -m 755 "$(dirname "$built")/keyless-full" "$work/keyless-full"
 
 "$work/keyless" dev-server --port 0 --approve-after 0 --accounts 60 --roles Dev \
     2>"$work/server.log" </dev/null &

@@ -109,7 +109,7 @@ pub fn run(
         Ok(inputs) => inputs,
         Err(e) => {
             bar.clear();
-            writeln!(err, "keyless: audit: {}", crate::error_chain(&e))?;
+            writeln!(err, "{}", crate::error_report(&e.context("audit")))?;
             return Ok(ExitCode::from(2));
         }
     };

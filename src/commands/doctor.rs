@@ -56,6 +56,11 @@ pub fn run(args: &DoctorArgs) -> anyhow::Result<ExitCode> {
     let path_var = ctx.env.get("PATH").map(str::to_owned);
     let resolve = |program: &str| find_program(program, path_var.as_deref());
     checks.extend(doctor::path_checks(&ctx.files, &resolve));
+    if cfg!(target_os = "linux") {
+        checks.extend(doctor::companion_checks(&ctx.files, &resolve, &|p| {
+            p.is_file()
+        }));
+    }
 
     let report = Report::new(checks);
     let mut out = std::io::stdout().lock();

@@ -312,14 +312,7 @@ fn runs_keyless(program: &str) -> bool {
 /// (canonical), as the shell would find it; `on_path` is what `keyless`
 /// resolves to.
 pub fn path_checks(files: &AwsFiles, resolve: &dyn Fn(&str) -> Option<PathBuf>) -> Vec<Check> {
-    let mut programs: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for p in files.profiles() {
-        if let Some(prog) = p.get("credential_process").and_then(program_of)
-            && runs_keyless(&prog)
-        {
-            programs.entry(prog).or_default().push(p.name.clone());
-        }
-    }
+    let programs = keyless_programs(files);
     if programs.is_empty() {
         return vec![Check::new(
             "path",
@@ -369,6 +362,65 @@ pub fn path_checks(files: &AwsFiles, resolve: &dyn Fn(&str) -> Option<PathBuf>) 
                 format!("{who} runs {}", target.display()),
             )),
         }
+    }
+    checks
+}
+
+/// The keyless programs that `credential_process` lines run, each with the
+/// profiles that run it.
+fn keyless_programs(files: &AwsFiles) -> BTreeMap<String, Vec<String>> {
+    let mut programs: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for p in files.profiles() {
+        if let Some(prog) = p.get("credential_process").and_then(program_of)
+            && runs_keyless(&prog)
+        {
+            programs.entry(prog).or_default().push(p.name.clone());
+        }
+    }
+    programs
+}
+
+/// On Linux, `keyless` answers only cache hits and hands everything else
+/// to `keyless-full` beside it: each keyless that a `credential_process`
+/// line runs must have it. `exists` says whether a file is there.
+pub fn companion_checks(
+    files: &AwsFiles,
+    resolve: &dyn Fn(&str) -> Option<PathBuf>,
+    exists: &dyn Fn(&Path) -> bool,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    for (prog, profiles) in keyless_programs(files) {
+        let Some(target) = resolve(&prog) else {
+            continue; // path_checks reports it
+        };
+        let full = target.with_file_name(crate::front::FULL_BINARY);
+        let who = format!("credential_process of {}", quoted_list(&profiles));
+        checks.push(if exists(&full) {
+            Check::new(
+                "companion",
+                Outcome::Ok,
+                format!(
+                    "{} is beside {}",
+                    crate::front::FULL_BINARY,
+                    target.display()
+                ),
+            )
+        } else {
+            Check::new(
+                "companion",
+                Outcome::Fail,
+                format!(
+                    "{who} runs {}, which has no {} beside it: only cache hits will work",
+                    target.display(),
+                    crate::front::FULL_BINARY
+                ),
+            )
+            .fix(format!(
+                "reinstall keyless, or copy {} of the same release into {}",
+                crate::front::FULL_BINARY,
+                full.parent().unwrap_or(Path::new(".")).display()
+            ))
+        });
     }
     checks
 }
@@ -507,6 +559,37 @@ mod tests {
 
         let none = AwsFiles::from_texts("[profile a]\nregion = x\n", "");
         assert_eq!(path_checks(&none, &same)[0].outcome, Outcome::Skip);
+    }
+
+    #[test]
+    fn the_keyless_a_profile_runs_needs_keyless_full_beside_it() {
+        let files = AwsFiles::from_texts(
+            "[profile a]\ncredential_process = keyless credential-process --profile a\n\
+             [profile b]\ncredential_process = /home/me/bin/keyless credential-process --profile b\n",
+            "",
+        );
+        let resolve = |p: &str| {
+            Some(PathBuf::from(if p == "keyless" {
+                "/usr/bin/keyless"
+            } else {
+                p
+            }))
+        };
+        let exists = |p: &Path| p == Path::new("/usr/bin/keyless-full");
+        let checks = companion_checks(&files, &resolve, &exists);
+        assert_eq!(checks.len(), 2, "{checks:?}");
+        let ok = checks.iter().find(|c| c.outcome == Outcome::Ok).unwrap();
+        assert!(ok.summary.contains("/usr/bin/keyless"), "{ok:?}");
+        let missing = checks.iter().find(|c| c.outcome == Outcome::Fail).unwrap();
+        assert!(
+            missing.summary.contains("/home/me/bin/keyless"),
+            "{missing:?}"
+        );
+        assert!(missing.summary.contains("'b'"), "{missing:?}");
+        assert!(
+            missing.fix.as_deref().unwrap().contains("/home/me/bin"),
+            "{missing:?}"
+        );
     }
 
     #[test]

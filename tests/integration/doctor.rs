@@ -28,21 +28,39 @@ fn all_well_then_each_problem_with_its_fix() {
     assert_eq!(code, 0, "{v:#}");
     assert_eq!(v["schema_version"], 1);
     assert_eq!(v["ok"], true);
-    for check in ["store", "config", "profile", "shadowing", "clock", "path"] {
+    for check in [
+        "store",
+        "config",
+        "profile",
+        "shadowing",
+        "clock",
+        "path",
+        "companion",
+    ] {
         assert_eq!(outcomes(&v, check), ["ok"], "{check}: {v:#}");
     }
     let text = w.run(&["doctor"]).success().stdout();
     assert!(text.contains("All checks passed."), "{text}");
 
     // A static key under the profile's name, an sso_* key beside
-    // credential_process, a keyless that is not there.
+    // credential_process, a keyless that is not there, and one without
+    // keyless-full beside it.
+    let lonely = w.home.path().join("lonely");
+    std::fs::create_dir(&lonely).unwrap();
+    let lonely = lonely.join("keyless");
+    if std::fs::hard_link(crate::harness::KEYLESS, &lonely).is_err() {
+        std::fs::copy(crate::harness::KEYLESS, &lonely).unwrap();
+    }
     w.write_credentials(
         "[dev]\naws_access_key_id = AKIAY34FZKBOKMUTVV7A\naws_secret_access_key = x\n",
     );
     w.write_config(&format!(
         "{}\n[profile mixed]\ncredential_process = /nonexistent/keyless credential-process --profile mixed\n\
-         sso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\n",
-        standard_config()
+         sso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Developer\n\
+         [profile lonely]\ncredential_process = {} credential-process --profile lonely\n\
+         keyless_sso_session = corp\nkeyless_account_id = 111122223333\nkeyless_role_name = Developer\n",
+        standard_config(),
+        lonely.display()
     ));
     let (v, code) = report(&w);
     assert_eq!(code, 1, "{v:#}");
@@ -50,6 +68,9 @@ fn all_well_then_each_problem_with_its_fix() {
     assert!(outcomes(&v, "shadowing").contains(&"fail"), "{v:#}");
     assert!(outcomes(&v, "profile").contains(&"fail"), "{v:#}");
     assert!(outcomes(&v, "path").contains(&"fail"), "{v:#}");
+    let mut companion = outcomes(&v, "companion");
+    companion.sort_unstable();
+    assert_eq!(companion, ["fail", "ok"], "{v:#}");
     for c in v["checks"].as_array().unwrap() {
         if c["outcome"] == "fail" {
             assert!(c["fix"].as_str().is_some_and(|f| !f.is_empty()), "{c}");

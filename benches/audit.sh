@@ -41,7 +41,7 @@ esac
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${KEYLESS:-}" ]; then
-    (cd "$ROOT" && cargo build --release --quiet --bin keyless)
+    (cd "$ROOT" && cargo build --release --quiet --bin keyless --bin keyless-full)
     KEYLESS=${CARGO_TARGET_DIR:-$ROOT/target}/release/keyless
 fi
 [ -x "$KEYLESS" ] || { echo "audit.sh: no keyless binary at $KEYLESS" >&2; exit 2; }

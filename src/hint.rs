@@ -2,8 +2,9 @@
 //!
 //! Every error is printed as `keyless: <what failed>: <why>` and, when
 //! there is a next step, a second line `hint: <what to do>`. Errors made in
-//! place carry their hint with [`hinted`] or [`HintExt`]; the typed errors
-//! of the modules below answer [`hint_of`] themselves.
+//! place carry their hint with [`hinted`] or [`HintExt`]; parsers of option
+//! and setting values return a [`Problem`]; the typed errors of the modules
+//! below answer [`hint_of`] themselves.
 
 use std::error::Error;
 use std::fmt;
@@ -58,12 +59,64 @@ impl<T, E: Into<anyhow::Error>> HintExt<T> for Result<T, E> {
     }
 }
 
-/// A plain-text error and its hint, as the report prints them, for the
-/// option parsers whose text errors end a chain (they become the
-/// [`UsageError`](crate::UsageError) at its root, so nothing follows them).
-pub(crate) fn text(what: impl fmt::Display, hint: impl fmt::Display) -> String {
-    format!("{what}\nhint: {hint}")
+/// A message and, when there is one, its next step: what the parsers of
+/// option and setting values return. The caller decides what it is (a
+/// usage error, a policy option, a config problem); the hint goes with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem {
+    pub what: String,
+    pub hint: Option<String>,
 }
+
+impl Problem {
+    pub(crate) fn new(what: impl Into<String>, hint: impl Into<String>) -> Problem {
+        Problem {
+            what: what.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// The same problem, its message after `prefix` (`--exempt-path: `).
+    pub(crate) fn prefixed(self, prefix: impl fmt::Display) -> Problem {
+        Problem {
+            what: format!("{prefix}{}", self.what),
+            ..self
+        }
+    }
+
+    /// As a usage error (exit 2), with its hint.
+    pub(crate) fn usage(self) -> anyhow::Error {
+        let usage = crate::UsageError(self.what);
+        match self.hint {
+            Some(hint) => hinted(usage, hint),
+            None => usage.into(),
+        }
+    }
+
+    fn hint(&self) -> Option<String> {
+        self.hint.clone()
+    }
+}
+
+impl From<String> for Problem {
+    fn from(what: String) -> Problem {
+        Problem { what, hint: None }
+    }
+}
+
+impl From<&str> for Problem {
+    fn from(what: &str) -> Problem {
+        what.to_string().into()
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)
+    }
+}
+
+impl Error for Problem {}
 
 /// `error: hint` on one line, for places that show an error as one item
 /// of several (`keyless doctor`'s fixes).
@@ -87,6 +140,7 @@ fn hint_of(cause: &(dyn Error + 'static)) -> Option<String> {
         };
     }
     typed!(
+        Problem,
         crate::auth::AuthError,
         crate::store::StoreError,
         crate::store::lock::LockError,

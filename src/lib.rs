@@ -52,7 +52,8 @@ pub fn run() -> ExitCode {
     let mut argv = std::env::args_os().skip(1);
     match argv.next() {
         // `keyless prompt` runs on every shell prompt: it parses only its
-        // own flags, sets up no logging, and never fails loudly.
+        // own flags, sets up no logging, and never fails loudly. (On Linux
+        // the small `keyless` answers it first; this is macOS and Windows.)
         Some(first) if first == "prompt" => {
             let args = match cli::PromptArgs::from_plain_argv(argv) {
                 Some(args) => args,
@@ -67,7 +68,8 @@ pub fn run() -> ExitCode {
         // credentials, and is mostly a cache hit: its plain command lines
         // skip the clap command tree, and logging is set up only when the
         // cache misses (a hit logs nothing above debug). With KEYLESS_LOG
-        // set, the usual path runs, so that every event is shown.
+        // set, the usual path runs, so that every event is shown. On Linux
+        // this is where the small `keyless` hands a miss over.
         Some(first) if first == "credential-process" && std::env::var_os(LOG_ENV).is_none() => {
             if let Some(args) = cli::CredentialProcessArgs::from_plain_argv(argv) {
                 return finish(commands::credential_process::run_logging_late(args, || {

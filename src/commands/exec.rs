@@ -60,9 +60,11 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<ExitCode> {
                 std::io::ErrorKind::PermissionDenied => EXIT_CANNOT_EXECUTE,
                 _ => 1,
             };
-            super::warn(format_args!(
-                "keyless: cannot run '{program}': {e}\nhint: check the command name and your PATH"
-            ));
+            let err = crate::hint::hinted(
+                anyhow::anyhow!("cannot run '{program}': {e}"),
+                "check the command name and your PATH",
+            );
+            super::warn(format_args!("{}", crate::error_report(&err)));
             return Ok(ExitCode::from(code));
         }
     };

@@ -9,12 +9,13 @@ use crate::cli::OnboardArgs;
 use crate::commands::profiles::{self, EditFiles, in_memory};
 use crate::commands::{Ctx, say, shell_word};
 use crate::config::resolve;
+use crate::hint::Problem;
 use crate::onboard::{self, DEFAULT_TEMPLATE, SyncOptions, Template};
 
 pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
     let template_text = args.profile_template.as_deref();
     let template = match template_text {
-        Some(text) => Some(Template::parse(text).map_err(crate::UsageError)?),
+        Some(text) => Some(Template::parse(text).map_err(Problem::usage)?),
         None => None,
     };
     if !args.start_url.starts_with("https://") && !args.start_url.starts_with("http://") {
@@ -50,14 +51,14 @@ pub fn run(args: &OnboardArgs) -> anyhow::Result<ExitCode> {
         args.default_region.as_deref(),
         args.pkce,
     )
-    .map_err(crate::UsageError)?;
+    .map_err(Problem::usage)?;
     let planned = in_memory(&config, &credentials);
     let session = resolve::resolve_session(&planned, &name)?;
     let (recorded_template, recorded_region) = profiles::session_defaults(&planned, &name);
     let template = match template {
         Some(t) => t,
         None => Template::parse(recorded_template.as_deref().unwrap_or(DEFAULT_TEMPLATE))
-            .map_err(crate::UsageError)?,
+            .map_err(Problem::usage)?,
     };
     let region = args.default_region.clone().or(recorded_region);
 

@@ -174,7 +174,7 @@ mod tests {
         ] {
             let (result, out, _) = run_line(line);
             let error = result.unwrap_err();
-            assert!(error.is::<UsageError>(), "{line:?}: {error:#}");
+            assert!(crate::hint::is::<UsageError>(&error), "{line:?}: {error:#}");
             assert!(error.to_string().starts_with(expected), "{error}");
             assert_eq!(out, "", "nothing printed on a refusal");
         }

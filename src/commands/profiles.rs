@@ -283,7 +283,7 @@ fn run_sync(args: &ProfilesSyncArgs) -> anyhow::Result<ExitCode> {
         let session = resolve::resolve_session(&current, name)?;
         let (template, region) = session_defaults(&current, name);
         let template = Template::parse(template.as_deref().unwrap_or(DEFAULT_TEMPLATE))
-            .map_err(anyhow::Error::msg)
+            .map_err(anyhow::Error::new)
             .with_context(|| format!("[sso-session {name}] {TEMPLATE_KEY}"))?;
         let found = sign_in_and_discover(&ctx, &session, None, false)?;
         let options = SyncOptions {

@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::commands::shell_word;
 use crate::config::ini::SectionName;
+use crate::hint::Problem;
 use crate::ini_edit::{Editor, NewSection};
 
 /// The key that marks a profile as written by keyless for an sso-session.
@@ -61,13 +62,13 @@ enum Part {
 }
 
 impl Template {
-    pub fn parse(text: &str) -> Result<Template, String> {
+    pub fn parse(text: &str) -> Result<Template, Problem> {
         let mut parts = Vec::new();
         let mut rest = text;
         while !rest.is_empty() {
             match rest.find(['{', '}']) {
                 Some(i) if rest.as_bytes()[i] == b'}' => {
-                    return Err(format!("'}}' without '{{' in profile template '{text}'"));
+                    return Err(format!("'}}' without '{{' in profile template '{text}'").into());
                 }
                 Some(i) => {
                     if i > 0 {
@@ -83,7 +84,7 @@ impl Template {
                         "role_name" => Part::RoleName,
                         "sso_session" => Part::SsoSession,
                         other => {
-                            return Err(crate::hint::text(
+                            return Err(Problem::new(
                                 format!(
                                     "unknown placeholder {{{other}}} in profile template '{text}'"
                                 ),
@@ -100,7 +101,7 @@ impl Template {
             }
         }
         if !parts.iter().any(|p| matches!(p, Part::RoleName)) {
-            return Err(crate::hint::text(
+            return Err(Problem::new(
                 format!(
                     "profile template '{text}' has no {{role_name}}: two roles of one account \
                      would get the same name"
@@ -194,7 +195,7 @@ pub fn ensure_sso_session(
     template: Option<&str>,
     default_region: Option<&str>,
     pkce: bool,
-) -> Result<SessionChange, String> {
+) -> Result<SessionChange, Problem> {
     let extra: Vec<(&str, &str)> = [
         (TEMPLATE_KEY, template),
         (REGION_KEY, default_region),
@@ -208,7 +209,7 @@ pub fn ensure_sso_session(
             let section = &config.sections()[index];
             let url = section.get("sso_start_url").unwrap_or_default();
             if !same_start_url(url, start_url) {
-                return Err(crate::hint::text(
+                return Err(Problem::new(
                     format!(
                         "[sso-session {name}] in the config file points at {url}, not {start_url}"
                     ),
@@ -217,7 +218,7 @@ pub fn ensure_sso_session(
             }
             let their_region = section.get("sso_region").unwrap_or_default();
             if their_region != region {
-                return Err(crate::hint::text(
+                return Err(Problem::new(
                     format!(
                         "[sso-session {name}] in the config file uses sso_region {their_region}, \
                          not {region}"

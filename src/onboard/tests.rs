@@ -46,16 +46,12 @@ fn templates_render_sanitised_names_and_reject_mistakes() {
     assert_eq!(t.render(a, "Developer", "corp"), "Sandbox-Team-Developer");
     let t = Template::parse("{sso_session}/{account_id}:{role_name}").unwrap();
     assert_eq!(t.render(a, "Dev", "corp"), "corp-111122223333-Dev");
-    assert!(
-        Template::parse("{account}-{role_name}")
-            .unwrap_err()
-            .contains("{account_name}")
-    );
-    assert!(
-        Template::parse("{account_name}")
-            .unwrap_err()
-            .contains("{role_name}")
-    );
+    let unknown = Template::parse("{account}-{role_name}").unwrap_err();
+    assert!(unknown.what.contains("{account}"), "{unknown:?}");
+    assert!(unknown.hint.unwrap().contains("{account_name}"));
+    let no_role = Template::parse("{account_name}").unwrap_err();
+    assert!(no_role.what.contains("{role_name}"), "{no_role:?}");
+    assert!(no_role.hint.unwrap().contains("add {role_name}"));
     assert!(Template::parse("{role_name").is_err());
     assert!(Template::parse("role_name}").is_err());
     assert_eq!(sanitise("  a  b!!c--"), "a-b-c");
@@ -204,9 +200,14 @@ fn sso_session_is_written_reused_or_refused() {
         None,
         false,
     );
-    assert!(err.unwrap_err().contains("--sso-session"));
+    assert!(err.unwrap_err().hint.unwrap().contains("--sso-session"));
     let err = ensure_sso_session(&mut editor, "corp", url, "eu-west-1", None, None, false);
-    assert!(err.unwrap_err().contains("--sso-region us-east-1"));
+    assert!(
+        err.unwrap_err()
+            .hint
+            .unwrap()
+            .contains("--sso-region us-east-1")
+    );
     assert_eq!(session_name_from_url(url), "d-1234567890");
     assert_eq!(session_name_from_url("http://127.0.0.1:7788/start"), "sso");
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::document::PolicyError;
 use super::{Generated, arn};
+use crate::hint::Problem;
 
 pub const ISSUANCE_RULE: &str = "keyless-credential-issuance";
 pub const DENIED_RULE: &str = "keyless-guardrail-denied";
@@ -139,13 +140,13 @@ pub fn denied_pattern() -> Value {
 }
 
 /// `arn:aws:events:REGION:ACCOUNT:event-bus/NAME`, concrete (no wildcards).
-pub fn check_central_bus(text: &str) -> Result<(), String> {
+pub fn check_central_bus(text: &str) -> Result<(), Problem> {
     let fix = "write arn:aws:events:REGION:ACCOUNT:event-bus/NAME, the ARN of the central \
                account's event bus";
     if text.contains('*') || text.contains('?') {
-        return Err(crate::hint::text("a target cannot be a pattern", fix));
+        return Err(Problem::new("a target cannot be a pattern", fix));
     }
-    arn::check_pattern(text).map_err(|why| crate::hint::text(why, fix))?;
+    arn::check_pattern(text).map_err(|why| Problem::new(why, fix))?;
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let name = parts[5].strip_prefix("event-bus/").unwrap_or_default();
     let name_ok = !name.is_empty()
@@ -159,7 +160,7 @@ pub fn check_central_bus(text: &str) -> Result<(), String> {
         || parts[4].len() != 12
         || !name_ok
     {
-        return Err(crate::hint::text("it is not an event bus ARN", fix));
+        return Err(Problem::new("it is not an event bus ARN", fix));
     }
     Ok(())
 }
@@ -181,10 +182,11 @@ pub fn check_topic_name(name: &str) -> Result<(), String> {
 
 pub fn generate(options: &AlertOptions) -> Result<Generated, PolicyError> {
     check_topic_name(&options.sns_topic_name)
-        .map_err(|why| PolicyError::BadOption(format!("--sns-topic-name: {why}")))?;
+        .map_err(|why| PolicyError::BadOption(Problem::from(why).prefixed("--sns-topic-name: ")))?;
     if let Some(bus) = &options.central_bus {
-        check_central_bus(bus)
-            .map_err(|why| PolicyError::BadOption(format!("--central-bus {bus}: {why}")))?;
+        check_central_bus(bus).map_err(|why| {
+            PolicyError::BadOption(why.prefixed(format!("--central-bus {bus}: ")))
+        })?;
     }
     let mut rules = if options.rules.is_empty() {
         Rule::ALL.to_vec()
@@ -749,8 +751,10 @@ mod tests {
             })
             .unwrap_err();
             assert!(err.is_usage(), "{bus}");
+            assert!(err.to_string().starts_with("--central-bus "), "{err}");
             assert!(
-                err.to_string()
+                err.hint()
+                    .unwrap_or_default()
                     .contains("arn:aws:events:REGION:ACCOUNT:event-bus/NAME"),
                 "{err}"
             );

@@ -2,6 +2,8 @@
 //! templates. A malformed pattern in an `ArnNotLike` does not fail: it
 //! silently matches nothing, so every pattern is checked before printing.
 
+use crate::hint::Problem;
+
 /// The partitions keyless generates for.
 pub const PARTITIONS: [&str; 3] = ["aws", "aws-cn", "aws-us-gov"];
 
@@ -59,13 +61,13 @@ pub fn check_pattern(text: &str) -> Result<(), String> {
 
 /// Checks an `--allow-role` pattern: an IAM role ARN as `aws:PrincipalArn`
 /// carries it (the role, not the session). Returns the fix when not.
-pub fn check_role_pattern(text: &str) -> Result<(), String> {
+pub fn check_role_pattern(text: &str) -> Result<(), Problem> {
     if text.starts_with("arn:") && text.contains(":sts::") && text.contains(":assumed-role/") {
-        return Err(
-            "it is a role session (sts … assumed-role); aws:PrincipalArn carries the role \
-             itself: write arn:aws:iam::ACCOUNT:role/NAME"
-                .into(),
-        );
+        return Err(Problem::new(
+            "it is a role session (sts … assumed-role), and aws:PrincipalArn carries the role \
+             itself",
+            "write arn:aws:iam::ACCOUNT:role/NAME",
+        ));
     }
     check_pattern(text)?;
     let parts: Vec<&str> = text.splitn(6, ':').collect();
@@ -76,9 +78,9 @@ pub fn check_role_pattern(text: &str) -> Result<(), String> {
         );
     }
     let Some(path_and_name) = resource.strip_prefix("role/") else {
-        return Err(format!(
-            "the resource {resource:?} is not role/…; only roles can be allowed"
-        ));
+        return Err(
+            format!("the resource {resource:?} is not role/…; only roles can be allowed").into(),
+        );
     };
     if path_and_name.is_empty() {
         return Err("the role name is missing after role/".into());
@@ -87,13 +89,17 @@ pub fn check_role_pattern(text: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-/*?".contains(*c)))
     {
-        return Err(format!("{c:?} cannot appear in a role path or name"));
+        return Err(format!("{c:?} cannot appear in a role path or name").into());
     }
     if path_and_name.starts_with("AWSReservedSSO_") {
-        return Err(format!(
-            "Identity Center roles live under the path {SSO_ROLE_PATH}, so this never matches\n\
-             hint: write arn:{}:iam::{}:role/aws-reserved/sso.amazonaws.com/*{path_and_name}",
-            parts[1], parts[4]
+        return Err(Problem::new(
+            format!(
+                "Identity Center roles live under the path {SSO_ROLE_PATH}, so this never matches"
+            ),
+            format!(
+                "write arn:{}:iam::{}:role/aws-reserved/sso.amazonaws.com/*{path_and_name}",
+                parts[1], parts[4]
+            ),
         ));
     }
     Ok(())
@@ -112,14 +118,15 @@ pub fn is_identity_center_role(pattern: &str) -> bool {
 
 /// Checks an IAM path for `--exempt-path`: `/`-delimited, no wildcards,
 /// and not `/` itself (which would exempt every user).
-pub fn check_user_path(path: &str) -> Result<(), String> {
+pub fn check_user_path(path: &str) -> Result<(), Problem> {
     if !path.starts_with('/') || !path.ends_with('/') {
-        return Err(format!(
-            "{path:?} is not an IAM path: a path starts and ends with /, e.g. /keyless-exempt/"
+        return Err(Problem::new(
+            format!("{path:?} is not an IAM path: a path starts and ends with /"),
+            "write one such as /keyless-exempt/",
         ));
     }
     if path == "/" {
-        return Err(crate::hint::text(
+        return Err(Problem::new(
             "/ is every user's path, so it would exempt everyone",
             "use e.g. /keyless-exempt/",
         ));
@@ -131,10 +138,10 @@ pub fn check_user_path(path: &str) -> Result<(), String> {
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-/".contains(*c)))
     {
-        return Err(format!("{c:?} cannot appear in an IAM path"));
+        return Err(format!("{c:?} cannot appear in an IAM path").into());
     }
     if path.contains("//") {
-        return Err(format!("{path:?} has an empty path segment"));
+        return Err(format!("{path:?} has an empty path segment").into());
     }
     Ok(())
 }
@@ -178,15 +185,20 @@ mod tests {
             Ok(())
         );
         let err = check_role_pattern("arn:aws:iam::*:role/AWSReservedSSO_Admin_*").unwrap_err();
+        assert!(err.what.contains("never matches"), "{err:?}");
         assert!(
-            err.contains(
+            err.hint.as_deref().unwrap_or_default().contains(
                 "arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Admin_*"
             ),
-            "{err}"
+            "{err:?}"
         );
         let err =
             check_role_pattern("arn:aws:sts::123456789012:assumed-role/Admin/alice").unwrap_err();
-        assert!(err.contains("role itself"), "{err}");
+        assert!(err.what.contains("role itself"), "{err:?}");
+        assert_eq!(
+            err.hint.as_deref(),
+            Some("write arn:aws:iam::ACCOUNT:role/NAME")
+        );
         assert!(check_role_pattern("arn:aws:iam::*:user/alice").is_err());
         assert!(check_role_pattern("arn:aws:s3:::bucket").is_err());
         assert!(check_role_pattern("arn:aws:iam::*:role/").is_err());

@@ -245,7 +245,7 @@ pub enum PolicyError {
     )]
     UserAgent { sid: String },
     #[error("{0}")]
-    BadOption(String),
+    BadOption(crate::hint::Problem),
 }
 
 impl PolicyError {
@@ -253,6 +253,7 @@ impl PolicyError {
     pub fn hint(&self) -> Option<String> {
         match self {
             PolicyError::TooLarge { advice, .. } => Some(advice.clone()),
+            PolicyError::BadOption(problem) => problem.hint.clone(),
             _ => None,
         }
     }

@@ -35,10 +35,11 @@ pub fn generate(options: &RcpOptions) -> Result<Generated, PolicyError> {
         return Err(PolicyError::BadOption(format!(
             "--max-size {} is outside 1..={SCP_SIZE_LIMIT_MAX}; the RCP limit is {SCP_SIZE_LIMIT}",
             options.max_size
-        )));
+        )
+        .into()));
     }
     arn::check_user_path(&options.exempt_path)
-        .map_err(|why| PolicyError::BadOption(format!("--exempt-path: {why}")))?;
+        .map_err(|why| PolicyError::BadOption(why.prefixed("--exempt-path: ")))?;
     let exempt = exempt_users_pattern(&options.exempt_path);
     let policy = Policy::new(vec![
         Statement::deny(SID_RCP, RCP_ACTIONS)

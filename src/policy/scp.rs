@@ -79,14 +79,16 @@ pub fn generate(options: &ScpOptions) -> Result<Generated, PolicyError> {
             "--max-size {} is outside 1..={SCP_SIZE_LIMIT_MAX}: {SCP_SIZE_LIMIT} is the SCP limit, \
              {SCP_SIZE_LIMIT_MAX} where the organisation has the larger one",
             options.max_size
-        )));
+        )
+        .into()));
     }
     arn::check_user_path(&options.exempt_path)
-        .map_err(|why| PolicyError::BadOption(format!("--exempt-path: {why}")))?;
+        .map_err(|why| PolicyError::BadOption(why.prefixed("--exempt-path: ")))?;
     let mut allow_roles: Vec<String> = Vec::new();
     for pattern in &options.allow_roles {
-        arn::check_role_pattern(pattern)
-            .map_err(|why| PolicyError::BadOption(format!("--allow-role {pattern}: {why}")))?;
+        arn::check_role_pattern(pattern).map_err(|why| {
+            PolicyError::BadOption(why.prefixed(format!("--allow-role {pattern}: ")))
+        })?;
         if !allow_roles.contains(pattern) {
             allow_roles.push(pattern.clone());
         }

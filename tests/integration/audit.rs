@@ -544,19 +544,11 @@ for user in users:
     iam.create_user(UserName=user)
     iam.create_access_key(UserName=user)
 "#;
-    let out = std::process::Command::new("python3")
-        .args(["-c", script, &moto.url, store])
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-c", script, &moto.url, store])
         .arg(serde_json::to_string(people).unwrap())
-        .arg(serde_json::to_string(iam_users).unwrap())
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "planting the identity store failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        .arg(serde_json::to_string(iam_users).unwrap());
+    crate::harness::run_python(cmd, "planting the identity store");
 }
 
 #[test]

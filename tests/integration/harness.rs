@@ -817,6 +817,23 @@ macro_rules! world {
     };
 }
 
+/// Runs a Python (boto3) command against moto, without the instance
+/// metadata lookup; panics with its stderr, naming `what`, when it fails.
+/// Returns its stdout.
+pub fn run_python(mut cmd: Command, what: &str) -> String {
+    let out = cmd
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "{what} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("python's output is UTF-8")
+}
+
 /// A local moto server (`moto_server -p0`, from `pip install 'moto[server]'`)
 /// as a child process on a free loopback port, with AWS-managed policies
 /// loaded (for AdministratorAccess). Killed by PID when dropped.
@@ -878,20 +895,9 @@ impl Moto {
     /// server); panics with its stderr if it fails.
     pub fn python(&self, args: &[&str]) {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/audit/plant.py");
-        let out = Command::new("python3")
-            .arg(&script)
-            .arg(&self.url)
-            .args(args)
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
-            .output()
-            .expect("python3");
-        assert!(
-            out.status.success(),
-            "{} {args:?} failed: {}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let mut cmd = Command::new("python3");
+        cmd.arg(&script).arg(&self.url).args(args);
+        run_python(cmd, &format!("{} {args:?}", script.display()));
     }
 
     /// Every secret access key and session token moto holds (its state

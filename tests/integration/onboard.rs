@@ -19,22 +19,13 @@ struct Key {
 
 /// Runs Python (boto3) against moto's IAM; returns its stdout.
 fn moto_py(moto: &Moto, code: &str) -> String {
-    let out = Command::new("python3")
-        .args(["-c", code])
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", code])
         .env("MOTO_URL", &moto.url)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "python failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+        .env("AWS_DEFAULT_REGION", "us-east-1");
+    crate::harness::run_python(cmd, "python")
 }
 
 const IAM: &str = "import boto3, json, os, sys\n\

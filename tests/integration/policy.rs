@@ -211,12 +211,12 @@ fn bad_option_values_exit_2_with_the_fix() {
                 "--allow-role",
                 "arn:aws:iam::*:role/AWSReservedSSO_Admin_*",
             ][..],
-            "role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Admin_*",
+            "\nhint: write arn:aws:iam::*:role/aws-reserved/sso.amazonaws.com/*AWSReservedSSO_Admin_*",
         ),
         (&["policy", "scp", "--only", "everything"][..], "usage"),
         (
             &["policy", "alert", "--central-bus", "keyless-alerts"][..],
-            "arn:aws:events:REGION:ACCOUNT:event-bus/NAME",
+            "\nhint: write arn:aws:events:REGION:ACCOUNT:event-bus/NAME",
         ),
         (
             &[
